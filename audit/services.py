@@ -1,0 +1,163 @@
+"""Writing and verifying the audit trail."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models, transaction
+from django.utils import timezone
+
+from audit import context
+from audit.models import GENESIS_HASH, AuditEntry, AuditHead
+
+SYSTEM_ACTOR = "system"
+# Never copied into an audit entry, whatever a caller passes.
+_SECRET_FIELDS = {"password"}
+
+
+def _jsonable(value):
+    """Normalise to what a JSON column gives back, so hashes recompute exactly."""
+    if value is None:
+        return None
+    return json.loads(json.dumps(value, cls=DjangoJSONEncoder, ensure_ascii=False))
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
+    """The audited state of a model instance: concrete fields, FKs as ids."""
+    data = {}
+    for field in instance._meta.concrete_fields:
+        if fields is not None and field.name not in fields:
+            continue
+        if field.name in _SECRET_FIELDS:
+            continue
+        data[field.name] = getattr(instance, field.attname)
+    return _jsonable(data)
+
+
+def _canonical(entry: AuditEntry) -> bytes:
+    content = {
+        "seq": entry.seq,
+        "created_at": entry.created_at.astimezone(UTC).isoformat(),
+        "actor_id": entry.actor_id,
+        "actor_repr": entry.actor_repr,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "object_repr": entry.object_repr,
+        "before": entry.before,
+        "after": entry.after,
+        "reason": entry.reason,
+        "ip": entry.ip,
+        "request_id": entry.request_id,
+        "prev_hash": entry.prev_hash,
+    }
+    return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def compute_hash(entry: AuditEntry) -> str:
+    return hashlib.sha256(_canonical(entry)).hexdigest()
+
+
+def record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    object_type: str | None = None,
+    object_id=None,
+    object_repr: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    reason: str = "",
+) -> AuditEntry:
+    """Append one entry. Call it inside the transaction that makes the change,
+    so the change and its record commit or roll back together."""
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+        object_repr = str(obj) if object_repr is None else object_repr
+    if not object_type:
+        raise ValueError("An audit entry needs an object type.")
+    request = context.current()
+    authenticated = actor is not None and getattr(actor, "is_authenticated", False)
+    with transaction.atomic():
+        head = AuditHead.objects.select_for_update().filter(pk=1).first()
+        if head is None:  # first entry ever (or a flushed test database)
+            AuditHead.objects.get_or_create(pk=1)
+            head = AuditHead.objects.select_for_update().get(pk=1)
+        entry = AuditEntry(
+            seq=head.last_seq + 1,
+            created_at=timezone.now(),
+            actor=actor if authenticated else None,
+            actor_repr=actor.get_username() if authenticated else SYSTEM_ACTOR,
+            action=action,
+            object_type=object_type,
+            object_id="" if object_id is None else str(object_id),
+            object_repr=(object_repr or "")[:255],
+            before=_jsonable(before),
+            after=_jsonable(after),
+            reason=reason or "",
+            ip=request.ip,
+            request_id=request.request_id,
+            prev_hash=head.last_hash,
+        )
+        entry.hash = compute_hash(entry)
+        entry.save()
+        AuditHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
+    return entry
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    problem: str = ""
+    last_hash: str = GENESIS_HASH
+
+
+def verify_chain() -> ChainReport:
+    """Walk the chain from the start; report the first row that does not fit."""
+    expected_seq = 1
+    expected_prev = GENESIS_HASH
+    checked = 0
+    rows = AuditEntry.objects.order_by("seq").iterator(chunk_size=2000)
+    for entry in rows:
+        if entry.seq != expected_seq:
+            return ChainReport(
+                False,
+                checked,
+                expected_seq,
+                f"row seq={expected_seq} is missing (next present row is seq={entry.seq}, id={entry.pk})",
+            )
+        if entry.prev_hash != expected_prev:
+            return ChainReport(
+                False,
+                checked,
+                entry.seq,
+                f"row seq={entry.seq} (id={entry.pk}) does not link to the row before it",
+            )
+        if compute_hash(entry) != entry.hash:
+            return ChainReport(
+                False,
+                checked,
+                entry.seq,
+                f"row seq={entry.seq} (id={entry.pk}) was altered: its content no longer matches its hash",
+            )
+        expected_prev = entry.hash
+        expected_seq += 1
+        checked += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    last_seq, last_hash = (head.last_seq, head.last_hash) if head else (0, GENESIS_HASH)
+    if last_seq != checked or last_hash != expected_prev:
+        last = last_seq
+        return ChainReport(
+            False,
+            checked,
+            checked + 1,
+            f"the chain ends at seq={checked} but its head records seq={last}: "
+            f"rows from seq={checked + 1} on were removed",
+        )
+    return ChainReport(True, checked, last_hash=expected_prev)

@@ -1,0 +1,248 @@
+"""Shared fixtures: the cast of users (style.md), Chromium and a Celery worker."""
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests import services
+from tests.factories import OrganizationFactory, UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / ".artifacts"
+
+
+# --- the cast ---------------------------------------------------------------
+@pytest.fixture
+def department(db):
+    return OrganizationFactory(name="内蒙古自治区科学技术厅", org_type="government")
+
+
+@pytest.fixture
+def issuer_org(db):
+    return OrganizationFactory(name="发榜企业有限公司")
+
+
+@pytest.fixture
+def lead_org(db):
+    return OrganizationFactory(name="牵头单位有限公司")
+
+
+@pytest.fixture
+def member_org(db):
+    return OrganizationFactory(name="参与大学", org_type="university")
+
+
+@pytest.fixture
+def outsider_org(db):
+    return OrganizationFactory(name="无关单位有限公司")
+
+
+@pytest.fixture
+def administrator(department):
+    return UserFactory(username="cast-admin", organization=department, is_administrator=True, is_staff=True)
+
+
+@pytest.fixture
+def supervisor(department):
+    return UserFactory(username="cast-supervisor", organization=department, is_supervisor=True)
+
+
+@pytest.fixture
+def issuer(issuer_org):
+    return UserFactory(username="cast-issuer", organization=issuer_org, is_issuer=True)
+
+
+@pytest.fixture
+def lead_applicant(lead_org):
+    return UserFactory(username="cast-lead", organization=lead_org, is_applicant=True)
+
+
+@pytest.fixture
+def member_applicant(member_org):
+    return UserFactory(username="cast-member", organization=member_org, is_applicant=True)
+
+
+@pytest.fixture
+def outsider_applicant(outsider_org):
+    return UserFactory(username="cast-outsider", organization=outsider_org, is_applicant=True)
+
+
+@pytest.fixture
+def assigned_expert(db):
+    return UserFactory(username="cast-expert", organization=OrganizationFactory(), is_expert=True)
+
+
+@pytest.fixture
+def conflicted_expert(lead_org):
+    # Employed by the lead unit: a hard avoidance case once proposals exist.
+    return UserFactory(username="cast-conflicted", organization=lead_org, is_expert=True)
+
+
+@pytest.fixture
+def cast(
+    administrator,
+    supervisor,
+    issuer,
+    lead_applicant,
+    member_applicant,
+    outsider_applicant,
+    assigned_expert,
+    conflicted_expert,
+):
+    return {
+        "administrator": administrator,
+        "supervisor": supervisor,
+        "issuer": issuer,
+        "lead_applicant": lead_applicant,
+        "member_applicant": member_applicant,
+        "outsider_applicant": outsider_applicant,
+        "assigned_expert": assigned_expert,
+        "conflicted_expert": conflicted_expert,
+    }
+
+
+@pytest.fixture
+def client_for(client):
+    """client_for(user) → a test client logged in as user (None: anonymous)."""
+    from django.test import Client
+
+    def make(user):
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        return c
+
+    return make
+
+
+# --- Celery -----------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _celery_eager(request):
+    """Tasks run in-process unless a test asks for a real worker."""
+    from config.celery import app
+
+    eager = request.node.get_closest_marker("worker") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
+def _database_url_for_worker(settings_dict) -> str:
+    if settings_dict["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{settings_dict['NAME']}"
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    user = settings_dict.get("USER") or "postgres"
+    password = settings_dict.get("PASSWORD") or ""
+    auth = f"{user}:{password}@" if password else f"{user}@"
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_queue(django_db_setup, django_db_blocker):
+    """A real `celery worker` process on a private queue, pointed at the test database."""
+    from django.db import connection
+
+    url = services.redis_url()
+    services.need(bool(url) and services.port_open(url, 6379), "Redis (REDIS_URL)")
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    log = open(ARTIFACTS / f"worker-{queue}.log", "w")  # noqa: SIM115
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
+        "REDIS_URL": url,
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "-Q",
+            queue,
+            "-n",
+            f"{queue}@%h",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from config.celery import app
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"Celery worker exited early; see {log.name}")
+        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1)
+        if replies:
+            break
+    else:
+        proc.terminate()
+        pytest.fail(f"Celery worker did not answer within 60 s; see {log.name}")
+    yield queue
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+# --- Chromium -----------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    services.need(services.chromium_available(), "Debian chromium at /usr/bin/chromium")
+    # Playwright's sync API runs an event loop in this thread; Django's ORM
+    # calls made by the test itself are still synchronous and safe.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    chromium = playwright.chromium.launch(
+        executable_path=services.CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--disable-quic",
+        ],
+    )
+    yield chromium
+    chromium.close()
+    playwright.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def screenshot_dir():
+    path = ARTIFACTS / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
