@@ -57,6 +57,7 @@ def test_repeated_failures_lock_the_account_with_a_chinese_message(client, lead_
     assert response.status_code == 429
     html = response.content.decode()
     assert "登录失败次数过多" in html
+    assert f"{settings.AXES_COOLOFF_TIME.seconds // 60} 分钟" in html
     # The correct password does not get in while locked.
     assert "_auth_user_id" not in client.session
 

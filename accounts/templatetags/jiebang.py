@@ -1,0 +1,13 @@
+from datetime import timedelta
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def minutes(value) -> int:
+    """A timedelta as whole minutes (rounded up), for messages like "try again in N minutes"."""
+    if not isinstance(value, timedelta):
+        return 0
+    return -(-int(value.total_seconds()) // 60)
