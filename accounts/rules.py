@@ -3,30 +3,18 @@
 import rules
 
 
-@rules.predicate
-def is_administrator(user):
-    return bool(user and user.is_authenticated and user.is_administrator)
+def _role(flag: str) -> rules.Predicate:
+    def check(user) -> bool:
+        return bool(user and user.is_authenticated and getattr(user, flag))
+
+    return rules.Predicate(check, name=flag)
 
 
-@rules.predicate
-def is_supervisor(user):
-    return bool(user and user.is_authenticated and user.is_supervisor)
-
-
-@rules.predicate
-def is_issuer(user):
-    return bool(user and user.is_authenticated and user.is_issuer)
-
-
-@rules.predicate
-def is_applicant(user):
-    return bool(user and user.is_authenticated and user.is_applicant)
-
-
-@rules.predicate
-def is_expert(user):
-    return bool(user and user.is_authenticated and user.is_expert)
-
+is_administrator = _role("is_administrator")
+is_supervisor = _role("is_supervisor")
+is_issuer = _role("is_issuer")
+is_applicant = _role("is_applicant")
+is_expert = _role("is_expert")
 
 rules.add_perm("audit.view_auditentry", is_administrator | is_supervisor)
 rules.add_perm("accounts.view_organization", is_administrator | is_supervisor)
