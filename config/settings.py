@@ -120,6 +120,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
+    "close-calls-at-deadline": {
+        "task": "calls.close_overdue",
+        "schedule": timedelta(minutes=1),
+    },
     "verify-audit-chain": {
         "task": "audit.verify_chain",
         "schedule": timedelta(hours=6),

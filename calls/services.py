@@ -1,0 +1,291 @@
+"""Every write to a call: creation, editing, transitions, amendments, documents.
+
+Each function checks permission and state, changes the rows inside one
+transaction and appends the audit entry in that same transaction.
+"""
+
+import logging
+from decimal import Decimal
+
+import filetype
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import record, snapshot
+from calls.choices import AmendmentKind, CallStatus
+from calls.models import Amendment, Call, CallDocument, RubricCriterion, Target
+from calls.rubric import validate_criteria
+from calls.workflow import TRANSITIONS
+
+logger = logging.getLogger("jiebang.calls")
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+class TransitionError(ValidationError):
+    pass
+
+
+def _call_state(call: Call) -> dict:
+    state = snapshot(call)
+    state["targets"] = [
+        {"name": t.name, "comparator": t.comparator, "value": str(t.value), "unit": t.unit}
+        for t in call.targets.all()
+    ]
+    state["criteria"] = [{"name": c.name, "max_points": str(c.max_points)} for c in call.criteria.all()]
+    return state
+
+
+def _lock(call: Call) -> Call:
+    return Call.objects.select_for_update().get(pk=call.pk)
+
+
+# --- content ------------------------------------------------------------------
+def create_call(*, actor, programme, issuer, fields: dict, targets: list[dict] | None = None,
+                criteria: list[dict] | None = None) -> Call:
+    """A new draft. The rubric starts as a copy of the programme's template."""
+    if not actor.has_perm("calls.add_call"):
+        raise PermissionDenied
+    if not actor.is_administrator and issuer.pk != actor.organization_id:
+        raise PermissionDenied
+    with transaction.atomic():
+        call = Call(programme=programme, issuer=issuer, created_by=actor, status=CallStatus.DRAFT,
+                    rubric_bands=list(programme.rubric_bands), **fields)
+        call.full_clean()
+        call.save()
+        _replace_targets(call, targets or [])
+        _replace_criteria(call, criteria if criteria is not None else programme.rubric_template)
+        record(actor=actor, action="call.create", obj=call, after=_call_state(call))
+    return call
+
+
+def update_call(*, actor, call: Call, fields: dict, targets: list[dict] | None = None,
+                criteria: list[dict] | None = None) -> Call:
+    with transaction.atomic():
+        call = _lock(call)
+        if not actor.has_perm("calls.change_call", call):
+            raise PermissionDenied
+        before = _call_state(call)
+        for name, value in fields.items():
+            setattr(call, name, value)
+        call.full_clean()
+        call.save()
+        if targets is not None:
+            _replace_targets(call, targets)
+        if criteria is not None:
+            _replace_criteria(call, criteria)
+        after = _call_state(call)
+        if after != before:
+            record(actor=actor, action="call.update", obj=call, before=before, after=after)
+    return call
+
+
+def _replace_targets(call: Call, targets: list[dict]) -> None:
+    call.targets.all().delete()
+    rows = []
+    for order, item in enumerate(targets, start=1):
+        target = Target(call=call, order=order, name=item["name"], comparator=item.get("comparator", ">="),
+                        value=Decimal(str(item["value"])), unit=item.get("unit", ""))
+        target.full_clean(exclude=["call"])
+        rows.append(target)
+    Target.objects.bulk_create(rows)
+
+
+def _replace_criteria(call: Call, criteria: list[dict]) -> None:
+    call.criteria.all().delete()
+    rows = [
+        RubricCriterion(call=call, order=order, name=item["name"], max_points=Decimal(str(item["max_points"])),
+                        guidance=item.get("guidance", ""))
+        for order, item in enumerate(criteria, start=1)
+    ]
+    RubricCriterion.objects.bulk_create(rows)
+
+
+def readiness_problems(call: Call) -> list[str]:
+    """What stops this call from being submitted or published, in the issuer's words."""
+    problems = []
+    try:
+        call.full_clean()
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    if not call.targets.exists():
+        problems.append(_("Add at least one quantified target."))
+    try:
+        validate_criteria([{"name": c.name, "max_points": c.max_points} for c in call.criteria.all()])
+    except ValidationError as exc:
+        problems.extend(exc.messages)
+    if call.deadline and call.deadline <= timezone.now():
+        problems.append(_("The application deadline has already passed."))
+    return problems
+
+
+# --- transitions ----------------------------------------------------------------
+def _transition(call: Call, action: str, *, actor, reason: str = "", guard=None) -> Call:
+    rule = TRANSITIONS[action]
+    with transaction.atomic():
+        call = _lock(call)
+        if call.status not in rule.sources:
+            raise TransitionError(
+                _("A call that is “%(status)s” cannot be %(action)s.")
+                % {"status": call.get_status_display(), "action": ACTION_LABELS[action]},
+                code="state",
+            )
+        if not rule.allowed.test(actor, call):
+            raise PermissionDenied
+        reason = (reason or "").strip()
+        if rule.reason_required and not reason:
+            raise TransitionError(_("Please give a reason."), code="reason")
+        if guard is not None:
+            problems = guard(call)
+            if problems:
+                raise TransitionError(problems, code="not_ready")
+        before = call.status
+        now = timezone.now()
+        call.status = rule.target
+        if action == "submit":
+            call.submitted_at = now
+            call.return_reason = ""
+        elif action == "return":
+            call.return_reason = reason
+        elif action == "approve":
+            call.published_at = now
+        elif action == "close":
+            call.closed_at = now
+        call.save()
+        record(actor=actor, action=f"call.{action}", obj=call, before={"status": before},
+               after={"status": call.status}, reason=reason)
+    return call
+
+
+ACTION_LABELS = {
+    "submit": _("submitted"), "approve": _("approved"), "return": _("returned"), "withdraw": _("withdrawn"),
+    "close": _("closed"), "start_review": _("put under review"), "start_notice": _("put into public notice"),
+    "award": _("awarded"), "fail": _("declared failed"),
+}
+
+
+def submit_call(*, actor, call):
+    return _transition(call, "submit", actor=actor, guard=readiness_problems)
+
+
+def approve_call(*, actor, call):
+    return _transition(call, "approve", actor=actor, guard=readiness_problems)
+
+
+def return_call(*, actor, call, reason):
+    return _transition(call, "return", actor=actor, reason=reason)
+
+
+def withdraw_call(*, actor, call, reason=""):
+    return _transition(call, "withdraw", actor=actor, reason=reason)
+
+
+def _deadline_passed(call):
+    return [] if call.deadline <= timezone.now() else [_("The deadline has not passed yet.")]
+
+
+def close_call(*, actor, call):
+    return _transition(call, "close", actor=actor, guard=_deadline_passed)
+
+
+def start_review(*, actor, call):
+    return _transition(call, "start_review", actor=actor)
+
+
+def start_notice(*, actor, call):
+    return _transition(call, "start_notice", actor=actor)
+
+
+def award_call(*, actor, call):
+    return _transition(call, "award", actor=actor)
+
+
+def fail_call(*, actor, call, reason):
+    return _transition(call, "fail", actor=actor, reason=reason)
+
+
+def close_if_due(call: Call) -> Call:
+    """Lazy closing: called whenever a call is read or applied to."""
+    if call.status == CallStatus.PUBLISHED and call.deadline <= timezone.now():
+        try:
+            return close_call(actor=None, call=call)
+        except TransitionError:  # closed concurrently by someone else
+            call.refresh_from_db()
+    return call
+
+
+def close_overdue() -> int:
+    """Close every published call whose deadline has passed (beat, and list pages)."""
+    closed = 0
+    for call in Call.objects.due_for_closing().only("pk"):
+        try:
+            close_call(actor=None, call=call)
+            closed += 1
+        except TransitionError:
+            pass
+    if closed:
+        logger.info("Closed %d call(s) at their deadline", closed)
+    return closed
+
+
+# --- amendments and documents ------------------------------------------------------------
+def amend_call(*, actor, call: Call, kind: str, text: str, new_deadline=None) -> Amendment:
+    """A supplementary notice to a published call; the only way it changes."""
+    if not actor.has_perm("calls.amend_call", call):
+        raise PermissionDenied
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Write the text of the notice.")]})
+    with transaction.atomic():
+        call = _lock(call)
+        if call.status != CallStatus.PUBLISHED:
+            raise TransitionError(_("Only a published, open call can be amended."), code="state")
+        amendment = Amendment(call=call, kind=kind, text=text, created_by=actor)
+        if kind == AmendmentKind.DEADLINE_EXTENSION:
+            if new_deadline is None or new_deadline <= call.deadline:
+                raise ValidationError({"new_deadline": [_("A deadline extension needs a later deadline.")]})
+            amendment.old_deadline, amendment.new_deadline = call.deadline, new_deadline
+            call.deadline = new_deadline
+            call.save(update_fields=["deadline", "updated_at"])
+        elif new_deadline is not None:
+            raise ValidationError({"new_deadline": [_("Only a deadline extension changes the deadline.")]})
+        amendment.full_clean()
+        amendment.save()
+        record(actor=actor, action="call.amend", obj=call,
+               before={"deadline": amendment.old_deadline} if amendment.old_deadline else None,
+               after={"kind": kind, "text": text, "deadline": amendment.new_deadline}, reason=text)
+    return amendment
+
+
+def add_document(*, actor, call: Call, title: str, upload) -> CallDocument:
+    """Attach a PDF (checked by content, not by name) to a call being edited."""
+    if not actor.has_perm("calls.change_call", call):
+        raise PermissionDenied
+    if upload.size > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"file": [_("The file is larger than 20 MB.")]})
+    head = upload.read(2048)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime != "application/pdf":
+        raise ValidationError({"file": [_("Only PDF files can be attached.")]})
+    with transaction.atomic():
+        document = CallDocument(call=call, title=(title or upload.name)[:200], file=upload, size=upload.size,
+                                uploaded_by=actor)
+        document.save()
+        record(actor=actor, action="call.add_document", obj=call,
+               after={"document": document.pk, "title": document.title, "size": document.size})
+    return document
+
+
+def remove_document(*, actor, document: CallDocument) -> None:
+    call = document.call
+    if not actor.has_perm("calls.change_call", call):
+        raise PermissionDenied
+    with transaction.atomic():
+        record(actor=actor, action="call.remove_document", obj=call,
+               before={"document": document.pk, "title": document.title})
+        storage, name = document.file.storage, document.file.name
+        document.delete()
+        transaction.on_commit(lambda: storage.delete(name))
