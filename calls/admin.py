@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from audit.admin_mixins import AuditedModelAdmin
-from calls.models import Amendment, Call, CallDocument, Programme, RubricCriterion, Target
+from calls.models import Amendment, Call, Programme, RubricCriterion, Target
 
 
 @admin.register(Programme)
@@ -53,6 +53,3 @@ class AmendmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-

@@ -53,11 +53,17 @@ class Programme(models.Model):
     description = models.TextField(_("description"), blank=True)
     # Eligibility
     matching_ratio = models.DecimalField(
-        _("minimum self-raised ÷ fiscal ratio"), max_digits=5, decimal_places=2, default=Decimal("2.00"),
+        _("minimum self-raised ÷ fiscal ratio"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("2.00"),
         validators=[MinValueValidator(0)],
     )
     min_in_region_share = models.DecimalField(
-        _("minimum share of in-region units (%)"), max_digits=5, decimal_places=2, default=Decimal("60.00"),
+        _("minimum share of in-region units (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("60.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     in_region_institute_required = models.BooleanField(
@@ -75,7 +81,9 @@ class Programme(models.Model):
         _("proposals a person may be on"), default=2, validators=[MinValueValidator(1)]
     )
     # Public notice
-    notice_days = models.PositiveSmallIntegerField(_("public-notice days"), default=5, validators=[MinValueValidator(1)])
+    notice_days = models.PositiveSmallIntegerField(
+        _("public-notice days"), default=5, validators=[MinValueValidator(1)]
+    )
     notice_day_kind = models.CharField(
         _("notice days are"), max_length=10, choices=NoticeDayKind.choices, default=NoticeDayKind.CALENDAR
     )
@@ -87,7 +95,10 @@ class Programme(models.Model):
         _("trim when at least this many scores"), default=5, validators=[MinValueValidator(3)]
     )
     pass_threshold = models.DecimalField(
-        _("pass threshold (points)"), max_digits=5, decimal_places=2, default=Decimal("60.00"),
+        _("pass threshold (points)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("60.00"),
         validators=[MinValueValidator(0), MaxValueValidator(100)],
     )
     min_reviewers = models.PositiveSmallIntegerField(
@@ -147,11 +158,17 @@ class Call(models.Model):
     """A challenge call (榜单)."""
 
     code = models.CharField(
-        _("call code"), max_length=32, unique=True,
-        validators=[RegexValidator(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", _("Use capitals, digits and hyphens, e.g. JB-2025-007."))],
+        _("call code"),
+        max_length=32,
+        unique=True,
+        validators=[
+            RegexValidator(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$", _("Use capitals, digits and hyphens, e.g. JB-2025-007."))
+        ],
     )
     title = models.CharField(_("title"), max_length=200)
-    programme = models.ForeignKey(Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="calls")
+    programme = models.ForeignKey(
+        Programme, verbose_name=_("programme"), on_delete=models.PROTECT, related_name="calls"
+    )
     issuer = models.ForeignKey(
         Organization, verbose_name=_("issuer"), on_delete=models.PROTECT, related_name="issued_calls"
     )
@@ -169,7 +186,9 @@ class Call(models.Model):
     issuer_contribution = models.DecimalField(
         _("issuer contribution (10k yuan)"), validators=[MinValueValidator(0)], default=Decimal("0"), **MONEY
     )
-    support_mode = models.CharField(_("support mode"), max_length=20, choices=SupportMode.choices, default=SupportMode.SINGLE)
+    support_mode = models.CharField(
+        _("support mode"), max_length=20, choices=SupportMode.choices, default=SupportMode.SINGLE
+    )
     max_winners = models.PositiveSmallIntegerField(_("maximum winners"), default=1, validators=[MinValueValidator(1)])
     bidder_conditions = models.TextField(_("conditions for bidders"), blank=True)
     ip_terms = models.TextField(_("intellectual property terms"), blank=True)
@@ -185,7 +204,9 @@ class Call(models.Model):
     )
     comment_required = models.BooleanField(_("experts must comment"), default=True)
     # Workflow
-    status = models.CharField(_("status"), max_length=20, choices=CallStatus.choices, default=CallStatus.DRAFT, db_index=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=CallStatus.choices, default=CallStatus.DRAFT, db_index=True
+    )
     return_reason = models.TextField(_("reason for return"), blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
@@ -247,7 +268,9 @@ class Target(models.Model):
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="targets")
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     name = models.CharField(_("target"), max_length=200)
-    comparator = models.CharField(_("comparison"), max_length=2, choices=Comparator.choices, default=Comparator.AT_LEAST)
+    comparator = models.CharField(
+        _("comparison"), max_length=2, choices=Comparator.choices, default=Comparator.AT_LEAST
+    )
     value = models.DecimalField(_("target value"), max_digits=16, decimal_places=4)
     unit = models.CharField(_("unit"), max_length=30, blank=True)
 
@@ -257,7 +280,7 @@ class Target(models.Model):
         ordering = ["order", "pk"]
 
     def __str__(self):
-        return f"{self.name} {self.get_comparator_display()} {self.value.normalize():f} {self.unit}".strip()
+        return f"{self.name} {self.get_comparator_display()} {format(self.value.normalize(), 'f')} {self.unit}".strip()
 
 
 class RubricCriterion(models.Model):
@@ -273,7 +296,7 @@ class RubricCriterion(models.Model):
         ordering = ["order", "pk"]
 
     def __str__(self):
-        return f"{self.name} ({self.max_points.normalize():f})"
+        return f"{self.name} ({format(self.max_points.normalize(), 'f')})"
 
 
 def call_document_path(instance, filename):

@@ -55,7 +55,7 @@ def validate_criteria(criteria: list[dict]) -> list[dict]:
     if total != TOTAL_POINTS:
         raise ValidationError(
             _("The maximum points of the criteria add up to %(total)s; they must add up to 100.")
-            % {"total": total.normalize()},
+            % {"total": format(total.normalize(), "f")},
             code="total",
         )
     return cleaned

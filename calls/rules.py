@@ -9,7 +9,10 @@ from calls.choices import PUBLIC_STATUSES, CallStatus
 @rules.predicate
 def is_call_issuer(user, call):
     return bool(
-        user and user.is_authenticated and user.is_issuer and call is not None
+        user
+        and user.is_authenticated
+        and user.is_issuer
+        and call is not None
         and user.organization_id == call.issuer_id
     )
 
@@ -36,7 +39,9 @@ can_edit_call = (is_call_issuer & is_editable_state) | (is_administrator & is_be
 
 rules.add_perm("calls.view_call", can_view_call)
 rules.add_perm("calls.change_call", can_edit_call)
-rules.add_perm("calls.add_call", rules.predicates.is_authenticated & rules.predicate(
-    lambda user: bool(user.is_issuer and user.organization_id)))
+rules.add_perm(
+    "calls.add_call",
+    rules.predicates.is_authenticated & rules.predicate(lambda user: bool(user.is_issuer and user.organization_id)),
+)
 rules.add_perm("calls.amend_call", is_administrator)
 rules.add_perm("calls.approve_call", is_administrator)

@@ -5,13 +5,14 @@ transaction and appends the audit entry in that same transaction.
 """
 
 import logging
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import filetype
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from audit.services import record, snapshot
 from calls.choices import AmendmentKind, CallStatus
@@ -28,11 +29,43 @@ class TransitionError(ValidationError):
     pass
 
 
+# What an editor may change on a draft. Status, ownership and timestamps change
+# only through the transitions below.
+EDITABLE_FIELDS = frozenset(
+    {
+        "code",
+        "title",
+        "field",
+        "keywords",
+        "background",
+        "research_tasks",
+        "period_months",
+        "fiscal_cap",
+        "issuer_contribution",
+        "support_mode",
+        "max_winners",
+        "bidder_conditions",
+        "ip_terms",
+        "deadline",
+        "bureau_deadline",
+        "contact_name",
+        "contact_phone",
+        "contact_email",
+        "rubric_bands",
+        "veto_item",
+        "comment_required",
+    }
+)
+# Bookkeeping that changes on every save and says nothing about the content.
+_VOLATILE = ("updated_at",)
+
+
 def _call_state(call: Call) -> dict:
     state = snapshot(call)
+    for key in _VOLATILE:
+        state.pop(key, None)
     state["targets"] = [
-        {"name": t.name, "comparator": t.comparator, "value": str(t.value), "unit": t.unit}
-        for t in call.targets.all()
+        {"name": t.name, "comparator": t.comparator, "value": str(t.value), "unit": t.unit} for t in call.targets.all()
     ]
     state["criteria"] = [{"name": c.name, "max_points": str(c.max_points)} for c in call.criteria.all()]
     return state
@@ -43,16 +76,22 @@ def _lock(call: Call) -> Call:
 
 
 # --- content ------------------------------------------------------------------
-def create_call(*, actor, programme, issuer, fields: dict, targets: list[dict] | None = None,
-                criteria: list[dict] | None = None) -> Call:
+def create_call(
+    *, actor, programme, issuer, fields: dict, targets: list[dict] | None = None, criteria: list[dict] | None = None
+) -> Call:
     """A new draft. The rubric starts as a copy of the programme's template."""
-    if not actor.has_perm("calls.add_call"):
+    if not actor.has_perm("calls.add_call") or issuer.pk != actor.organization_id:
         raise PermissionDenied
-    if not actor.is_administrator and issuer.pk != actor.organization_id:
-        raise PermissionDenied
+    _check_editable(fields)
     with transaction.atomic():
-        call = Call(programme=programme, issuer=issuer, created_by=actor, status=CallStatus.DRAFT,
-                    rubric_bands=list(programme.rubric_bands), **fields)
+        call = Call(
+            programme=programme,
+            issuer=issuer,
+            created_by=actor,
+            status=CallStatus.DRAFT,
+            rubric_bands=list(programme.rubric_bands),
+            **fields,
+        )
         call.full_clean()
         call.save()
         _replace_targets(call, targets or [])
@@ -61,12 +100,14 @@ def create_call(*, actor, programme, issuer, fields: dict, targets: list[dict] |
     return call
 
 
-def update_call(*, actor, call: Call, fields: dict, targets: list[dict] | None = None,
-                criteria: list[dict] | None = None) -> Call:
+def update_call(
+    *, actor, call: Call, fields: dict, targets: list[dict] | None = None, criteria: list[dict] | None = None
+) -> Call:
     with transaction.atomic():
         call = _lock(call)
         if not actor.has_perm("calls.change_call", call):
             raise PermissionDenied
+        _check_editable(fields)
         before = _call_state(call)
         for name, value in fields.items():
             setattr(call, name, value)
@@ -82,12 +123,31 @@ def update_call(*, actor, call: Call, fields: dict, targets: list[dict] | None =
     return call
 
 
+def _check_editable(fields: dict) -> None:
+    locked = sorted(set(fields) - EDITABLE_FIELDS)
+    if locked:
+        raise ValidationError(_("These fields cannot be edited: %(fields)s.") % {"fields": ", ".join(locked)})
+
+
+def _decimal(value, label: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise ValidationError(_("%(label)s is not a number: %(value)s") % {"label": label, "value": value}) from None
+
+
 def _replace_targets(call: Call, targets: list[dict]) -> None:
     call.targets.all().delete()
     rows = []
     for order, item in enumerate(targets, start=1):
-        target = Target(call=call, order=order, name=item["name"], comparator=item.get("comparator", ">="),
-                        value=Decimal(str(item["value"])), unit=item.get("unit", ""))
+        target = Target(
+            call=call,
+            order=order,
+            name=item["name"],
+            comparator=item.get("comparator", ">="),
+            value=_decimal(item["value"], item["name"]),
+            unit=item.get("unit", ""),
+        )
         target.full_clean(exclude=["call"])
         rows.append(target)
     Target.objects.bulk_create(rows)
@@ -96,21 +156,31 @@ def _replace_targets(call: Call, targets: list[dict]) -> None:
 def _replace_criteria(call: Call, criteria: list[dict]) -> None:
     call.criteria.all().delete()
     rows = [
-        RubricCriterion(call=call, order=order, name=item["name"], max_points=Decimal(str(item["max_points"])),
-                        guidance=item.get("guidance", ""))
+        RubricCriterion(
+            call=call,
+            order=order,
+            name=item["name"],
+            max_points=_decimal(item["max_points"], item["name"]),
+            guidance=item.get("guidance", ""),
+        )
         for order, item in enumerate(criteria, start=1)
     ]
     RubricCriterion.objects.bulk_create(rows)
 
 
 def readiness_problems(call: Call) -> list[str]:
-    """What stops this call from being submitted or published, in the issuer's words."""
+    """What stops this call from being submitted or published, in the issuer's words.
+
+    Field-level validation already ran when the call was saved; this checks the
+    cross-field rules and the parts that live in other rows. Uses ``.all()`` so
+    a prefetched queryset (the approval queue) costs no extra queries.
+    """
     problems = []
     try:
-        call.full_clean()
+        call.clean()
     except ValidationError as exc:
         problems.extend(exc.messages)
-    if not call.targets.exists():
+    if not list(call.targets.all()):
         problems.append(_("Add at least one quantified target."))
     try:
         validate_criteria([{"name": c.name, "max_points": c.max_points} for c in call.criteria.all()])
@@ -140,7 +210,7 @@ def _transition(call: Call, action: str, *, actor, reason: str = "", guard=None)
         if guard is not None:
             problems = guard(call)
             if problems:
-                raise TransitionError(problems, code="not_ready")
+                raise TransitionError([ValidationError(p, code="not_ready") for p in problems])
         before = call.status
         now = timezone.now()
         call.status = rule.target
@@ -154,15 +224,27 @@ def _transition(call: Call, action: str, *, actor, reason: str = "", guard=None)
         elif action == "close":
             call.closed_at = now
         call.save()
-        record(actor=actor, action=f"call.{action}", obj=call, before={"status": before},
-               after={"status": call.status}, reason=reason)
+        record(
+            actor=actor,
+            action=f"call.{action}",
+            obj=call,
+            before={"status": before},
+            after={"status": call.status},
+            reason=reason,
+        )
     return call
 
 
 ACTION_LABELS = {
-    "submit": _("submitted"), "approve": _("approved"), "return": _("returned"), "withdraw": _("withdrawn"),
-    "close": _("closed"), "start_review": _("put under review"), "start_notice": _("put into public notice"),
-    "award": _("awarded"), "fail": _("declared failed"),
+    "submit": gettext_lazy("submitted"),
+    "approve": gettext_lazy("approved"),
+    "return": gettext_lazy("returned"),
+    "withdraw": gettext_lazy("withdrawn"),
+    "close": gettext_lazy("closed"),
+    "start_review": gettext_lazy("put under review"),
+    "start_notice": gettext_lazy("put into public notice"),
+    "award": gettext_lazy("awarded"),
+    "fail": gettext_lazy("declared failed"),
 }
 
 
@@ -240,7 +322,9 @@ def amend_call(*, actor, call: Call, kind: str, text: str, new_deadline=None) ->
         raise ValidationError({"text": [_("Write the text of the notice.")]})
     with transaction.atomic():
         call = _lock(call)
-        if call.status != CallStatus.PUBLISHED:
+        if call.status != CallStatus.PUBLISHED or call.deadline <= timezone.now():
+            # An overdue call is closed (lazily, if the beat has not run yet):
+            # extending it afterwards would reopen it behind applicants' backs.
             raise TransitionError(_("Only a published, open call can be amended."), code="state")
         amendment = Amendment(call=call, kind=kind, text=text, created_by=actor)
         if kind == AmendmentKind.DEADLINE_EXTENSION:
@@ -253,9 +337,14 @@ def amend_call(*, actor, call: Call, kind: str, text: str, new_deadline=None) ->
             raise ValidationError({"new_deadline": [_("Only a deadline extension changes the deadline.")]})
         amendment.full_clean()
         amendment.save()
-        record(actor=actor, action="call.amend", obj=call,
-               before={"deadline": amendment.old_deadline} if amendment.old_deadline else None,
-               after={"kind": kind, "text": text, "deadline": amendment.new_deadline}, reason=text)
+        record(
+            actor=actor,
+            action="call.amend",
+            obj=call,
+            before={"deadline": amendment.old_deadline} if amendment.old_deadline else None,
+            after={"kind": kind, "text": text, "deadline": amendment.new_deadline},
+            reason=text,
+        )
     return amendment
 
 
@@ -271,11 +360,16 @@ def add_document(*, actor, call: Call, title: str, upload) -> CallDocument:
     if kind is None or kind.mime != "application/pdf":
         raise ValidationError({"file": [_("Only PDF files can be attached.")]})
     with transaction.atomic():
-        document = CallDocument(call=call, title=(title or upload.name)[:200], file=upload, size=upload.size,
-                                uploaded_by=actor)
+        document = CallDocument(
+            call=call, title=(title or upload.name)[:200], file=upload, size=upload.size, uploaded_by=actor
+        )
         document.save()
-        record(actor=actor, action="call.add_document", obj=call,
-               after={"document": document.pk, "title": document.title, "size": document.size})
+        record(
+            actor=actor,
+            action="call.add_document",
+            obj=call,
+            after={"document": document.pk, "title": document.title, "size": document.size},
+        )
     return document
 
 
@@ -284,8 +378,12 @@ def remove_document(*, actor, document: CallDocument) -> None:
     if not actor.has_perm("calls.change_call", call):
         raise PermissionDenied
     with transaction.atomic():
-        record(actor=actor, action="call.remove_document", obj=call,
-               before={"document": document.pk, "title": document.title})
+        record(
+            actor=actor,
+            action="call.remove_document",
+            obj=call,
+            before={"document": document.pk, "title": document.title},
+        )
         storage, name = document.file.storage, document.file.name
         document.delete()
         transaction.on_commit(lambda: storage.delete(name))

@@ -16,7 +16,7 @@ from calls.rules import is_call_issuer
 @rules.predicate
 def is_system(user):
     """Deadline closing is done by the beat task or lazily on read (actor None)."""
-    return user is None or not getattr(user, "is_authenticated", False)
+    return user is None
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,7 @@ def actions_from(status: str) -> list[str]:
 def available_actions(user, call) -> list[str]:
     """Actions this user may take on this call now (for buttons)."""
     return [
-        action for action in actions_from(call.status)
+        action
+        for action in actions_from(call.status)
         if action != "close" and TRANSITIONS[action].allowed.test(user, call)
     ]

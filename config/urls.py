@@ -16,6 +16,7 @@ urlpatterns += i18n_patterns(
     path("", home, name="home"),
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
+    path("calls/", include("calls.urls")),
     prefix_default_language=False,
 )
 

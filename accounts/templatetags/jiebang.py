@@ -11,3 +11,14 @@ def minutes(value) -> int:
     if not isinstance(value, timedelta):
         return 0
     return -(-int(value.total_seconds()) // 60)
+
+
+@register.filter
+def plain(value):
+    """A Decimal without trailing zeros and never in exponent form (100, not 1E+2)."""
+    from decimal import Decimal
+
+    if not isinstance(value, Decimal):
+        return value
+    text = format(value.normalize(), "f")
+    return text

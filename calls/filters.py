@@ -1,0 +1,74 @@
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from accounts.regions import Region
+from calls.choices import PUBLIC_STATUSES, CallStatus, SupportMode, TechField
+from calls.models import Call, Programme
+
+PUBLIC_STATUS_CHOICES = [(s.value, s.label) for s in CallStatus if s in PUBLIC_STATUSES]
+
+
+class CallFilter(django_filters.FilterSet):
+    """Filters of the public call list. Every value lives in the query string,
+    so a filtered list can be bookmarked and shared."""
+
+    q = django_filters.CharFilter(label=_("Search"), method="search")
+    programme = django_filters.ModelChoiceFilter(
+        label=_("Programme"), queryset=Programme.objects.all(), empty_label=_("All programmes")
+    )
+    field = django_filters.ChoiceFilter(label=_("technical field"), choices=TechField.choices, empty_label=_("All fields"))
+    status = django_filters.ChoiceFilter(
+        label=_("Status"), choices=PUBLIC_STATUS_CHOICES, empty_label=_("All statuses")
+    )
+    region = django_filters.ChoiceFilter(
+        label=_("Issuer's region"),
+        field_name="issuer__region",
+        choices=Region.choices,
+        empty_label=_("All regions"),
+    )
+    support_mode = django_filters.ChoiceFilter(
+        label=_("Support mode"), choices=SupportMode.choices, empty_label=_("Any support mode")
+    )
+    cap_min = django_filters.NumberFilter(
+        label=_("Fiscal cap from (10k yuan)"), field_name="fiscal_cap", lookup_expr="gte", min_value=0
+    )
+    cap_max = django_filters.NumberFilter(
+        label=_("Fiscal cap to (10k yuan)"), field_name="fiscal_cap", lookup_expr="lte", min_value=0
+    )
+    deadline_from = django_filters.DateFilter(
+        label=_("Deadline from"),
+        field_name="deadline",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    deadline_to = django_filters.DateFilter(
+        label=_("Deadline to"),
+        field_name="deadline",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=[("deadline", "deadline"), ("fiscal_cap", "fiscal_cap"), ("published_at", "published_at")],
+        field_labels={
+            "deadline": _("Deadline (earliest first)"),
+            "-deadline": _("Deadline (latest first)"),
+            "fiscal_cap": _("Fiscal cap (smallest first)"),
+            "-fiscal_cap": _("Fiscal cap (largest first)"),
+            "published_at": _("Oldest first"),
+            "-published_at": _("Newest first"),
+        },
+        empty_label=_("Default order"),
+    )
+
+    class Meta:
+        model = Call
+        fields = ["q", "programme", "field", "status", "region", "support_mode"]
+
+    def search(self, queryset, name, value):
+        words = value.split()
+        for word in words[:5]:
+            queryset = queryset.filter(Q(code__icontains=word) | Q(title__icontains=word) | Q(keywords__icontains=word))
+        return queryset
