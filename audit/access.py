@@ -1,3 +1,4 @@
+import rules
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
@@ -6,7 +7,7 @@ from audit.models import AuditEntry
 
 def require_audit_reader(user) -> None:
     """Administrators and supervisors (纪检) read the trail; nobody else."""
-    if not user.has_perm("audit.view_auditentry"):
+    if not rules.has_perm("audit.view_auditentry", user):
         raise PermissionDenied
 
 

@@ -1,3 +1,4 @@
+import rules
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
@@ -8,9 +9,9 @@ from calls.services import close_if_due
 def get_call_for_user(user, code: str, *, write: bool = False) -> Call:
     """The call if this user may see it (404 otherwise); 403 if it may not edit it."""
     call = Call.objects.select_related("programme", "issuer").filter(code=code).first()
-    if call is None or not user.has_perm("calls.view_call", call):
+    if call is None or not rules.has_perm("calls.view_call", user, call):
         raise Http404
     call = close_if_due(call)
-    if write and not user.has_perm("calls.change_call", call):
+    if write and not rules.has_perm("calls.change_call", user, call):
         raise PermissionDenied
     return call

@@ -18,7 +18,9 @@ class CallFilter(django_filters.FilterSet):
     programme = django_filters.ModelChoiceFilter(
         label=_("Programme"), queryset=Programme.objects.all(), empty_label=_("All programmes")
     )
-    field = django_filters.ChoiceFilter(label=_("technical field"), choices=TechField.choices, empty_label=_("All fields"))
+    field = django_filters.ChoiceFilter(
+        label=_("technical field"), choices=TechField.choices, empty_label=_("All fields")
+    )
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=PUBLIC_STATUS_CHOICES, empty_label=_("All statuses")
     )

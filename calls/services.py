@@ -8,6 +8,7 @@ import logging
 from decimal import Decimal, InvalidOperation
 
 import filetype
+import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -80,7 +81,7 @@ def create_call(
     *, actor, programme, issuer, fields: dict, targets: list[dict] | None = None, criteria: list[dict] | None = None
 ) -> Call:
     """A new draft. The rubric starts as a copy of the programme's template."""
-    if not actor.has_perm("calls.add_call") or issuer.pk != actor.organization_id:
+    if not rules.has_perm("calls.add_call", actor) or issuer.pk != actor.organization_id:
         raise PermissionDenied
     _check_editable(fields)
     with transaction.atomic():
@@ -105,7 +106,7 @@ def update_call(
 ) -> Call:
     with transaction.atomic():
         call = _lock(call)
-        if not actor.has_perm("calls.change_call", call):
+        if not rules.has_perm("calls.change_call", actor, call):
             raise PermissionDenied
         _check_editable(fields)
         before = _call_state(call)
@@ -315,7 +316,7 @@ def close_overdue() -> int:
 # --- amendments and documents ------------------------------------------------------------
 def amend_call(*, actor, call: Call, kind: str, text: str, new_deadline=None) -> Amendment:
     """A supplementary notice to a published call; the only way it changes."""
-    if not actor.has_perm("calls.amend_call", call):
+    if not rules.has_perm("calls.amend_call", actor, call):
         raise PermissionDenied
     text = (text or "").strip()
     if not text:
@@ -350,7 +351,7 @@ def amend_call(*, actor, call: Call, kind: str, text: str, new_deadline=None) ->
 
 def add_document(*, actor, call: Call, title: str, upload) -> CallDocument:
     """Attach a PDF (checked by content, not by name) to a call being edited."""
-    if not actor.has_perm("calls.change_call", call):
+    if not rules.has_perm("calls.change_call", actor, call):
         raise PermissionDenied
     if upload.size > MAX_DOCUMENT_BYTES:
         raise ValidationError({"file": [_("The file is larger than 20 MB.")]})
@@ -375,7 +376,7 @@ def add_document(*, actor, call: Call, title: str, upload) -> CallDocument:
 
 def remove_document(*, actor, document: CallDocument) -> None:
     call = document.call
-    if not actor.has_perm("calls.change_call", call):
+    if not rules.has_perm("calls.change_call", actor, call):
         raise PermissionDenied
     with transaction.atomic():
         record(

@@ -343,3 +343,15 @@ def test_documents_follow_call_visibility(cast, client_for, issuer_org, issuer, 
     assert client_for(None).get(url).status_code == 200
     # Once published, documents can no longer be changed by the issuer.
     assert c.post(f"/calls/{call.code}/documents/{document.pk}/delete/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_superuser_administrator_still_follows_the_rules(client_for, issuer_org, issuer, administrator):
+    """Django grants superusers every permission; our rules must not rely on that."""
+    administrator.is_superuser = True
+    administrator.save()
+    call = published(issuer_org, administrator, issuer)
+    with pytest.raises(Exception) as exc:
+        services.update_call(actor=administrator, call=call, fields={"fiscal_cap": Decimal("1")})
+    assert exc.type.__name__ == "PermissionDenied"
+    assert client_for(administrator).get(f"/calls/{call.code}/edit/").status_code == 403

@@ -1,5 +1,6 @@
 """Issuer workspace and administrator pages: drafting, approval, lifecycle, amendments."""
 
+import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -116,7 +117,7 @@ def _edit_page(request, call, form, targets, criteria):
 @require_http_methods(["GET", "POST"])
 def create_call(request):
     user = request.user
-    if not user.has_perm("calls.add_call"):
+    if not rules.has_perm("calls.add_call", user):
         raise PermissionDenied
     if request.method == "POST":
         form = CallForm(request.POST)
@@ -217,7 +218,7 @@ def call_action(request, code, action):
 @require_http_methods(["GET", "POST"])
 def amend_call(request, code):
     call = get_call_for_user(request.user, code)
-    if not request.user.has_perm("calls.amend_call", call):
+    if not rules.has_perm("calls.amend_call", request.user, call):
         raise PermissionDenied
     form = AmendmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

@@ -1,5 +1,6 @@
 """Pages anybody may open: the call list and a call's page."""
 
+import rules
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.shortcuts import render
@@ -71,8 +72,8 @@ def call_detail(request, code):
             "call": call,
             "can_apply": call.is_open and user.is_authenticated and user.is_applicant,
             "apply_url": _apply_url(call),
-            "can_edit": user.has_perm("calls.change_call", call),
-            "can_amend": user.has_perm("calls.amend_call", call) and call.is_open,
+            "can_edit": rules.has_perm("calls.change_call", user, call),
+            "can_amend": rules.has_perm("calls.amend_call", user, call) and call.is_open,
             "actions": available_actions(user, call) if user.is_authenticated else [],
         },
     )

@@ -53,4 +53,6 @@ class Command(BaseCommand):
 
     def extensions(self):
         """Later apps add their demo data here (calls, proposals, reviews)."""
-        return []
+        from calls.demo import seed_calls
+
+        return [seed_calls]
