@@ -17,6 +17,7 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("calls/", include("calls.urls")),
+    path("proposals/", include("proposals.urls")),
     prefix_default_language=False,
 )
 

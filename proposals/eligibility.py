@@ -121,10 +121,10 @@ def check_complete(proposal, call, programme):
 
 
 def check_deadline(proposal, call, programme):
-    if call.status != "published":
-        return [("call_not_open", {})]
     if timezone.now() >= call.deadline:
         return [("deadline_passed", {"deadline": timezone.localtime(call.deadline).strftime("%Y-%m-%d %H:%M")})]
+    if call.status != "published":
+        return [("call_not_open", {})]
     return []
 
 
@@ -304,19 +304,7 @@ def load_for_check(proposal_id):
     """The proposal with everything the checks read, in a fixed number of queries."""
     from proposals.models import Proposal
 
-    return (
-        Proposal.objects.select_related("call__programme")
-        .prefetch_related(
-            "units__organization",
-            "team__person",
-            "commitments__target",
-            "milestones",
-            "budget_lines",
-            "attachments",
-            "call__targets",
-        )
-        .get(pk=proposal_id)
-    )
+    return Proposal.objects.with_content().get(pk=proposal_id)
 
 
 def evaluate(proposal, *, skip=()) -> list[RuleResult]:

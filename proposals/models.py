@@ -60,6 +60,19 @@ class Person(models.Model):
 
 
 class ProposalQuerySet(models.QuerySet):
+    def with_content(self):
+        """Everything a proposal page, the checks and the snapshot read, in fixed queries."""
+        return self.select_related("call__programme", "call__issuer", "lead_organization").prefetch_related(
+            "units__organization",
+            "team__person",
+            "team__unit__organization",
+            "commitments__target",
+            "milestones",
+            "budget_lines",
+            models.Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
+            "call__targets",
+        )
+
     def visible_to(self, user):
         """Lead and member units' applicants, the call's issuer after formal review, staff.
 
@@ -251,6 +264,8 @@ class Attachment(models.Model):
     sha256 = models.CharField(max_length=64)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)
+    # Set when taken off a draft whose earlier submission still refers to it.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("attachment")

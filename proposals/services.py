@@ -1,0 +1,548 @@
+"""Every write to a proposal: drafting, consortium, team, budget, attachments,
+submission (deadline- and limit-safe) and formal review.
+
+Each function checks permission and state, changes rows inside one
+transaction, appends the audit entry there and queues mail on commit.
+"""
+
+import hashlib
+import re
+import unicodedata
+from decimal import Decimal
+
+import filetype
+import rules
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization
+from audit.services import record, snapshot
+from calls.models import Call, Programme
+from calls.services import close_if_due
+from proposals import eligibility
+from proposals.choices import AttachmentKind, FundingSource, ProposalStatus, TeamRole, UnitRole
+from proposals.models import (
+    Attachment,
+    BudgetLine,
+    Milestone,
+    Person,
+    Proposal,
+    ProposalUnit,
+    Submission,
+    TargetCommitment,
+    TeamMember,
+)
+from proposals.snapshot import build_snapshot, freeze
+from proposals.validators import validate_id_number
+from proposals.workflow import TRANSITIONS
+
+
+class TransitionError(ValidationError):
+    pass
+
+
+def _queue_mail(proposal_id: int, event: str) -> None:
+    from proposals.tasks import notify_task
+
+    transaction.on_commit(lambda: notify_task.delay(proposal_id, event))
+
+
+def _lock(proposal: Proposal) -> Proposal:
+    return Proposal.objects.select_for_update().select_related("call__programme").get(pk=proposal.pk)
+
+
+def _editable(actor, proposal: Proposal) -> Proposal:
+    """Lock the proposal and check the actor may change its content now."""
+    proposal = _lock(proposal)
+    if not rules.has_perm("proposals.change_proposal", actor, proposal):
+        raise PermissionDenied
+    if timezone.now() >= proposal.call.deadline:
+        raise ValidationError(_("The application deadline has passed; the proposal can no longer be changed."))
+    return proposal
+
+
+def _audit(actor, proposal, action, before=None, after=None, reason=""):
+    record(actor=actor, action=f"proposal.{action}", obj=proposal, before=before, after=after, reason=reason)
+
+
+# --- starting and basics ----------------------------------------------------------------
+def start_proposal(*, actor, call: Call) -> tuple[Proposal, bool]:
+    """The 揭榜 button: the actor's organisation leads a new draft (or its existing one)."""
+    if not (actor.is_authenticated and actor.is_applicant and actor.organization_id):
+        raise PermissionDenied
+    call = close_if_due(call)
+    if not call.is_open:
+        raise ValidationError(_("This call is not open for applications."))
+    existing = (
+        Proposal.objects.filter(call=call, lead_organization_id=actor.organization_id)
+        .exclude(status=ProposalStatus.WITHDRAWN)
+        .first()
+    )
+    if existing:
+        return existing, False
+    try:
+        with transaction.atomic():
+            proposal = Proposal.objects.create(
+                call=call, lead_organization_id=actor.organization_id, created_by=actor, title=call.title
+            )
+            ProposalUnit.objects.create(
+                proposal=proposal,
+                organization_id=actor.organization_id,
+                role=UnitRole.LEAD,
+                confirmed_at=timezone.now(),
+                confirmed_by=actor,
+            )
+            _audit(actor, proposal, "create", after={"call": call.code, "lead": actor.organization_id})
+    except IntegrityError:  # a colleague pressed the button at the same moment
+        return Proposal.objects.get(
+            call=call,
+            lead_organization_id=actor.organization_id,
+            status__in=[s for s in ProposalStatus if s != ProposalStatus.WITHDRAWN],
+        ), False
+    return proposal, True
+
+
+BASIC_FIELDS = ("title", "summary", "technical_route", "risks")
+
+
+def update_basics(*, actor, proposal: Proposal, **fields) -> Proposal:
+    unknown = set(fields) - set(BASIC_FIELDS)
+    if unknown:
+        raise ValidationError(_("These fields cannot be edited: %(fields)s.") % {"fields": ", ".join(sorted(unknown))})
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        before = {name: getattr(proposal, name) for name in fields}
+        for name, value in fields.items():
+            setattr(proposal, name, (value or "").strip())
+        if not proposal.title:
+            raise ValidationError({"title": [_("Give the project a title.")]})
+        after = {name: getattr(proposal, name) for name in fields}
+        if after != before:
+            proposal.save()
+            _audit(actor, proposal, "update", before=before, after=after)
+    return proposal
+
+
+# --- consortium -----------------------------------------------------------------------------
+def add_member_unit(*, actor, proposal: Proposal, credit_code: str, task_share="", budget_share=Decimal("0")):
+    credit_code = (credit_code or "").strip().upper()
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        organization = Organization.objects.filter(credit_code=credit_code).first()
+        if organization is None:
+            raise ValidationError(
+                {"credit_code": [_("No registered organisation has the credit code %(code)s.") % {"code": credit_code}]}
+            )
+        if proposal.units.filter(organization=organization).exists():
+            raise ValidationError(
+                {"credit_code": [_("%(name)s is already in the consortium.") % {"name": organization.name}]}
+            )
+        unit = ProposalUnit(
+            proposal=proposal,
+            organization=organization,
+            role=UnitRole.MEMBER,
+            task_share=task_share,
+            budget_share=Decimal(budget_share or 0),
+        )
+        unit.full_clean(exclude=["proposal", "organization"])
+        unit.save()
+        _audit(
+            actor, proposal, "add_unit", after=snapshot(unit, ["organization", "role", "task_share", "budget_share"])
+        )
+    return unit
+
+
+def update_unit(*, actor, unit: ProposalUnit, task_share: str, budget_share) -> ProposalUnit:
+    with transaction.atomic():
+        _editable(actor, unit.proposal)
+        before = snapshot(unit, ["task_share", "budget_share"])
+        unit.task_share, unit.budget_share = task_share, Decimal(budget_share or 0)
+        unit.full_clean(exclude=["proposal", "organization", "confirmed_by"])
+        unit.save()
+        _audit(actor, unit.proposal, "update_unit", before=before, after=snapshot(unit, ["task_share", "budget_share"]))
+    return unit
+
+
+def remove_unit(*, actor, unit: ProposalUnit) -> None:
+    if unit.role == UnitRole.LEAD:
+        raise ValidationError(_("The lead unit cannot be removed."))
+    with transaction.atomic():
+        proposal = _editable(actor, unit.proposal)
+        before = snapshot(unit, ["organization", "role"])
+        unit.delete()  # its team members go with it
+        _audit(actor, proposal, "remove_unit", before=before)
+
+
+def confirm_participation(*, actor, proposal: Proposal) -> ProposalUnit:
+    """A member unit's applicant confirms that the unit takes part."""
+    if not (actor.is_authenticated and actor.is_applicant and actor.organization_id):
+        raise PermissionDenied
+    with transaction.atomic():
+        proposal = _lock(proposal)
+        unit = proposal.units.filter(organization_id=actor.organization_id, role=UnitRole.MEMBER).first()
+        if unit is None:
+            raise PermissionDenied
+        if unit.confirmed_at is None:
+            unit.confirmed_at, unit.confirmed_by = timezone.now(), actor
+            unit.save(update_fields=["confirmed_at", "confirmed_by"])
+            _audit(actor, proposal, "confirm_unit", after={"organization": unit.organization_id})
+    return unit
+
+
+# --- team ---------------------------------------------------------------------------------------
+def set_team_member(
+    *,
+    actor,
+    proposal: Proposal,
+    id_number: str,
+    name: str,
+    unit: ProposalUnit,
+    role: str,
+    months_per_year,
+    title="",
+    duty="",
+) -> TeamMember:
+    id_number, name = (id_number or "").strip().upper(), (name or "").strip()
+    try:
+        validate_id_number(id_number)
+    except ValidationError as exc:
+        raise ValidationError({"id_number": exc.messages}) from None
+    if not name:
+        raise ValidationError({"name": [_("Enter the person's name.")]})
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        if unit.proposal_id != proposal.pk:
+            raise PermissionDenied
+        person, _created = Person.objects.get_or_create(id_number=id_number, defaults={"name": name})
+        if person.name != name:
+            raise ValidationError({"name": [_("This ID number is registered under another name.")]})
+        if role == TeamRole.PI and proposal.team.filter(role=TeamRole.PI).exclude(person=person).exists():
+            raise ValidationError({"role": [_("The proposal already has a principal investigator.")]})
+        member = proposal.team.filter(person=person).first() or TeamMember(proposal=proposal, person=person)
+        before = snapshot(member, ["unit", "role", "title", "duty", "months_per_year"]) if member.pk else None
+        member.unit, member.role, member.title, member.duty = unit, role, title, duty
+        member.months_per_year = Decimal(str(months_per_year))
+        member.full_clean(exclude=["proposal", "person", "unit"])
+        member.save()
+        _audit(
+            actor,
+            proposal,
+            "set_member",
+            before=before,
+            after={
+                "person": person.masked_id,
+                **snapshot(member, ["unit", "role", "title", "duty", "months_per_year"]),
+            },
+        )
+    return member
+
+
+def remove_team_member(*, actor, member: TeamMember) -> None:
+    with transaction.atomic():
+        proposal = _editable(actor, member.proposal)
+        before = {"person": member.person.masked_id, "role": member.role}
+        member.delete()
+        _audit(actor, proposal, "remove_member", before=before)
+
+
+# --- targets, milestones, budget ---------------------------------------------------------------
+def set_commitments(*, actor, proposal: Proposal, values: dict[int, tuple]) -> None:
+    """values: {target id: (committed value, note)} for the call's targets."""
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        targets = {t.pk: t for t in proposal.call.targets.all()}
+        unknown = set(values) - set(targets)
+        if unknown:
+            raise ValidationError(_("Unknown target."))
+        before = {str(c.target_id): str(c.value) for c in proposal.commitments.all()}
+        proposal.commitments.all().delete()
+        TargetCommitment.objects.bulk_create(
+            [
+                TargetCommitment(proposal=proposal, target_id=pk, value=Decimal(str(value)), note=note or "")
+                for pk, (value, note) in values.items()
+                if value is not None
+            ]
+        )
+        after = {str(pk): str(Decimal(str(v))) for pk, (v, _n) in values.items() if v is not None}
+        if after != before:
+            _audit(actor, proposal, "set_commitments", before=before, after=after)
+
+
+def set_milestones(*, actor, proposal: Proposal, rows: list[dict]) -> None:
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        period = proposal.call.period_months
+        for row in rows:
+            if not 1 <= int(row["month"]) <= period:
+                raise ValidationError(_("Milestone months run from 1 to the call's period (%(n)d).") % {"n": period})
+        before = [[m.month, m.deliverable, m.verification] for m in proposal.milestones.all()]
+        proposal.milestones.all().delete()
+        Milestone.objects.bulk_create(
+            [
+                Milestone(
+                    proposal=proposal,
+                    month=int(r["month"]),
+                    deliverable=r["deliverable"],
+                    verification=r["verification"],
+                )
+                for r in rows
+            ]
+        )
+        after = [[int(r["month"]), r["deliverable"], r["verification"]] for r in rows]
+        if after != before:
+            _audit(actor, proposal, "set_milestones", before={"rows": before}, after={"rows": after})
+
+
+def set_budget(*, actor, proposal: Proposal, amounts: dict[tuple[str, str], Decimal]) -> None:
+    """amounts: {(source, category code): amount in 10k yuan}; zero cells are dropped."""
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        categories = {c["code"] for c in proposal.call.programme.budget_categories}
+        for source, category in amounts:
+            if source not in FundingSource.values or category not in categories:
+                raise ValidationError(
+                    _("Unknown budget cell %(source)s/%(category)s.") % {"source": source, "category": category}
+                )
+        cleaned = {}
+        for key, amount in amounts.items():
+            amount = Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+            if amount < 0:
+                raise ValidationError(_("Budget amounts cannot be negative."))
+            if amount:
+                cleaned[key] = amount
+        before = {f"{b.source}/{b.category}": str(b.amount) for b in proposal.budget_lines.all()}
+        proposal.budget_lines.all().delete()
+        BudgetLine.objects.bulk_create(
+            [BudgetLine(proposal=proposal, source=s, category=c, amount=a) for (s, c), a in cleaned.items()]
+        )
+        after = {f"{s}/{c}": str(a) for (s, c), a in cleaned.items()}
+        if after != before:
+            _audit(actor, proposal, "set_budget", before=before, after=after)
+
+
+# --- attachments ---------------------------------------------------------------------------------
+def display_name(name: str) -> str:
+    """A harmless name for display: no path, no control characters, ends in .pdf."""
+    name = unicodedata.normalize("NFKC", name or "")
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip(" .")
+    name = re.sub(r"\s+", " ", name)[:100] or "attachment"
+    return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+
+
+def add_attachment(*, actor, proposal: Proposal, kind: str, upload) -> Attachment:
+    if kind not in AttachmentKind.values:
+        raise ValidationError({"kind": [_("Choose what kind of document this is.")]})
+    limit = settings.ATTACHMENT_MAX_MB * 1024 * 1024
+    if upload.size > limit:
+        raise ValidationError({"file": [_("The file is larger than %(mb)d MB.") % {"mb": settings.ATTACHMENT_MAX_MB}]})
+    head = upload.read(2048)
+    upload.seek(0)
+    guessed = filetype.guess(head)
+    if guessed is None or guessed.mime != "application/pdf":
+        raise ValidationError({"file": [_("Only PDF files can be attached (the content is checked, not the name).")]})
+    digest = hashlib.sha256()
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    with transaction.atomic():
+        proposal = _editable(actor, proposal)
+        attachment = Attachment(
+            proposal=proposal,
+            kind=kind,
+            original_name=display_name(upload.name),
+            size=upload.size,
+            sha256=digest.hexdigest(),
+            uploaded_by=actor,
+        )
+        attachment.file.save("upload.pdf", upload, save=False)
+        name = attachment.file.name
+        try:
+            attachment.save()
+            _audit(
+                actor,
+                proposal,
+                "add_attachment",
+                after={"kind": kind, "name": attachment.original_name, "sha256": attachment.sha256},
+            )
+        except Exception:
+            attachment.file.storage.delete(name)
+            raise
+    return attachment
+
+
+def remove_attachment(*, actor, attachment: Attachment) -> None:
+    """Take an attachment off the draft. A file that a submitted version refers to
+    is kept (marked removed), so what was submitted can always be read again."""
+    with transaction.atomic():
+        proposal = _editable(actor, attachment.proposal)
+        before = {"kind": attachment.kind, "name": attachment.original_name, "sha256": attachment.sha256}
+        if proposal.submissions.exists():
+            attachment.removed_at = timezone.now()
+            attachment.save(update_fields=["removed_at"])
+        else:
+            storage, name = attachment.file.storage, attachment.file.name
+            attachment.delete()
+            transaction.on_commit(lambda: storage.delete(name))
+        _audit(actor, proposal, "remove_attachment", before=before)
+
+
+# --- eligibility and submission -----------------------------------------------------------------
+def check_eligibility(proposal: Proposal, *, save: bool = True) -> list[dict]:
+    """Run every rule now (live on a draft) and store the results."""
+    loaded = eligibility.load_for_check(proposal.pk)
+    results = [r.as_json() for r in eligibility.evaluate(loaded)]
+    if save:
+        Proposal.objects.filter(pk=proposal.pk).update(eligible=all(r["ok"] for r in results), eligibility=results)
+    return results
+
+
+def submit_proposal(*, actor, proposal: Proposal) -> Proposal:
+    """Submit: the authoritative eligibility check, under the programme lock.
+
+    The programme row is locked first, so submissions in one programme year
+    are evaluated one at a time and two of them can never both pass an
+    application limit. The deadline is checked last, right before commit;
+    a refusal rolls everything back and leaves the draft as it was.
+    """
+    try:
+        return _submit(actor, proposal)
+    except TransitionError as error:
+        # The refused submit rolled back; its evaluation is kept so the checklist shows why.
+        results = getattr(error, "results", None)
+        if results is not None:
+            Proposal.objects.filter(pk=proposal.pk).update(eligible=False, eligibility=results)
+        raise
+
+
+def _refuse_if_late(call: Call):
+    now = timezone.now()
+    if now >= call.deadline:
+        raise TransitionError(
+            _(
+                "The application deadline (%(deadline)s, Beijing time) passed before your submission was saved; "
+                "your draft is kept unchanged."
+            )
+            % {"deadline": timezone.localtime(call.deadline).strftime("%Y-%m-%d %H:%M")},
+            code="deadline",
+        )
+    return now
+
+
+def _submit(actor, proposal: Proposal) -> Proposal:
+    rule = TRANSITIONS["submit"]
+    call = close_if_due(proposal.call)
+    with transaction.atomic():
+        Programme.objects.select_for_update().get(pk=call.programme_id)
+        locked = _lock(proposal)
+        if locked.status not in rule.sources:
+            raise TransitionError(_("This proposal cannot be submitted now."), code="state")
+        if not rule.allowed.test(actor, locked):
+            raise PermissionDenied
+        loaded = eligibility.load_for_check(locked.pk)
+        results = eligibility.evaluate(loaded)
+        stored = [r.as_json() for r in results]
+        failed = [r for r in stored if not r["ok"]]
+        if failed:
+            messages = [m for r in failed for m in eligibility.describe(r)["messages"]]
+            error = TransitionError([ValidationError(m, code="ineligible") for m in messages])
+            error.results = stored
+            raise error
+        frozen, digest = freeze(build_snapshot(loaded))
+        version = locked.submissions.count() + 1
+        before = locked.status
+        now = _refuse_if_late(call)
+        Submission.objects.create(
+            proposal=locked, version=version, submitted_at=now, submitted_by=actor, snapshot=frozen, sha256=digest
+        )
+        Proposal.objects.filter(pk=locked.pk).update(
+            status=ProposalStatus.SUBMITTED, submitted_at=now, eligible=True, eligibility=stored, review_reason=""
+        )
+        _audit(
+            actor,
+            locked,
+            "submit",
+            before={"status": before},
+            after={"status": ProposalStatus.SUBMITTED, "version": version, "sha256": digest},
+        )
+        _queue_mail(locked.pk, "submitted")
+        # Checked again as the last statement before COMMIT.
+        _refuse_if_late(call)
+    locked.refresh_from_db()
+    return locked
+
+
+def withdraw_proposal(*, actor, proposal: Proposal, reason: str = "") -> Proposal:
+    with transaction.atomic():
+        locked = _lock(proposal)
+        rule = TRANSITIONS["withdraw"]
+        if locked.status not in rule.sources:
+            raise TransitionError(_("This proposal cannot be withdrawn now."), code="state")
+        if not rule.allowed.test(actor, locked):
+            raise PermissionDenied
+        if timezone.now() >= locked.call.deadline:
+            raise TransitionError(_("After the deadline a proposal can no longer be withdrawn."), code="deadline")
+        before = locked.status
+        locked.status = ProposalStatus.WITHDRAWN
+        locked.save(update_fields=["status", "updated_at"])
+        _audit(actor, locked, "withdraw", before={"status": before}, after={"status": locked.status}, reason=reason)
+    return locked
+
+
+# --- formal review ---------------------------------------------------------------------------------
+def _review(actor, proposal: Proposal, action: str, reason: str = "") -> Proposal:
+    rule = TRANSITIONS[action]
+    reason = (reason or "").strip()
+    with transaction.atomic():
+        locked = _lock(proposal)
+        if locked.status not in rule.sources:
+            raise TransitionError(_("This proposal is not awaiting formal review."), code="state")
+        if not rule.allowed.test(actor, locked):
+            raise PermissionDenied
+        if rule.reason_required and not reason:
+            raise TransitionError(_("Please give a reason the applicant can act on."), code="reason")
+        before = locked.status
+        locked.status = rule.target
+        locked.review_reason = reason
+        locked.reviewed_at = timezone.now()
+        locked.save(update_fields=["status", "review_reason", "reviewed_at", "updated_at"])
+        _audit(actor, locked, action, before={"status": before}, after={"status": locked.status}, reason=reason)
+        _queue_mail(locked.pk, {"pass": "passed", "return": "returned", "reject": "rejected"}[action])
+    return locked
+
+
+def pass_review(*, actor, proposal):
+    return _review(actor, proposal, "pass")
+
+
+def return_for_correction(*, actor, proposal, reason):
+    return _review(actor, proposal, "return", reason)
+
+
+def reject(*, actor, proposal, reason):
+    return _review(actor, proposal, "reject", reason)
+
+
+def bulk_pass(*, actor, call: Call, proposal_ids: list[int]) -> int:
+    """Pass several submitted proposals of one call; each is its own audited transition."""
+    passed = 0
+    for proposal in Proposal.objects.filter(call=call, pk__in=proposal_ids, status=ProposalStatus.SUBMITTED):
+        pass_review(actor=actor, proposal=proposal)
+        passed += 1
+    return passed
+
+
+def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
+    """限项: every active proposal whose people break a limit is marked ineligible, with the reason."""
+    over = eligibility.people_over_limits(programme)
+    marked = 0
+    for proposal in Proposal.objects.filter(pk__in=over):
+        results = check_eligibility(proposal, save=False)
+        with transaction.atomic():
+            Proposal.objects.filter(pk=proposal.pk).update(eligible=False, eligibility=results)
+            _audit(actor, proposal, "limit_breach", after={"people": len(over[proposal.pk])})
+        marked += 1
+    return marked
