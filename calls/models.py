@@ -20,6 +20,7 @@ from calls.choices import (
     TechField,
 )
 from calls.rubric import DEFAULT_BANDS, DEFAULT_TEMPLATE, validate_bands, validate_criteria
+from config.storage import private_storage
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -308,7 +309,7 @@ class CallDocument(models.Model):
 
     call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="documents")
     title = models.CharField(_("title"), max_length=200)
-    file = models.FileField(_("file"), upload_to=call_document_path)
+    file = models.FileField(_("file"), upload_to=call_document_path, storage=private_storage)
     size = models.PositiveIntegerField(_("size (bytes)"), default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(auto_now_add=True)

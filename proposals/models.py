@@ -2,15 +2,14 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import LazyObject
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization
 from calls.models import Call, Target
+from config.storage import private_storage
 from proposals.choices import (
     EDITABLE_STATUSES,
     AttachmentKind,
@@ -22,16 +21,6 @@ from proposals.choices import (
 from proposals.validators import mask_id_number, validate_id_number
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
-
-
-class PrivateStorage(LazyObject):
-    """Files outside MEDIA_ROOT and STATIC_ROOT: reachable only through views."""
-
-    def _setup(self):
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
-
-
-private_storage = PrivateStorage()
 
 
 def attachment_path(instance, filename):
