@@ -157,7 +157,7 @@ CALLS = [
         "targets": "合金质量储氢密度 >= 1.8 wt%；吸放氢循环寿命 >= 3000 次；单台装置储氢量 >= 50 kg；放氢温度 <= 80 ℃",
     },
     {
-        "ref": (CUR, 5, "种业突围工程", "seed", ["ag_univ"], S.PUBLISHED, 35),
+        "ref": (CUR, 5, "种业突围工程", "hulun_dairy", [], S.PUBLISHED, 35),
         "title": "耐密抗逆宜机收玉米新品种选育",
         "terms": (F.SEED, 36, "800.00", "1600.00", 2, "variety"),
         "keywords": "玉米，耐密植，籽粒机收，分子育种",
@@ -168,7 +168,7 @@ CALLS = [
         "targets": "亩产 >= 900 kg；种植密度 >= 6000 株/亩；收获期籽粒含水率 <= 25 %；通过审定新品种 >= 2 个",
     },
     {
-        "ref": (CUR, 6, "种业突围工程", "grass_inst", ["ag_univ"], S.CLOSED, -5),
+        "ref": (CUR, 6, "种业突围工程", "grass_inst", [], S.CLOSED, -5),
         "title": "高产优质抗寒紫花苜蓿新品种选育",
         "terms": (F.GRASSLAND, 36, "400.00", "600.00", 1, "variety"),
         "keywords": "紫花苜蓿，抗寒，优质饲草，草种业",

@@ -3,12 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.views import home, set_language
+from config.api import build_urls as api_urls
 from config.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/setlang/", set_language, name="set_language"),
     path("admin/", admin.site.urls),
+    *api_urls(),
 ]
 
 # Unprefixed URLs are always Chinese; English lives under /en/.

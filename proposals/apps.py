@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ProposalsConfig(AppConfig):
     name = "proposals"
     verbose_name = _("Proposals")
+
+    def ready(self):
+        from proposals.panels import register_panels
+
+        register_panels()

@@ -7,7 +7,7 @@ parameters, so they are shown in the reader's language.
 """
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from django.db.models import Count
 from django.utils import timezone
@@ -31,6 +31,7 @@ RULE_LABELS = {
     "lead_in_region": _("Lead unit registered in the region"),
     "targets": _("Every target of the call answered and met"),
     "credit": _("No unit or person on the misconduct list"),
+    "not_issuer": _("No unit of the consortium issued the call"),
     "limits": _("Application limits (限项)"),
 }
 
@@ -57,6 +58,7 @@ MESSAGES = {
     "target_unanswered": _("No committed value for the target “%(target)s”."),
     "target_not_met": _("The committed value %(value)s for “%(target)s” does not meet the target %(required)s."),
     "unit_blacklisted": _("%(unit)s is on the misconduct (失信) list."),
+    "unit_is_issuer": _("%(unit)s issued this call and cannot bid for it."),
     "person_blacklisted": _("%(person)s is on the misconduct (失信) list."),
     "pi_limit": _(
         "%(person)s already leads %(count)s active proposal(s) in this programme year (limit %(limit)s): %(others)s."
@@ -140,7 +142,8 @@ def check_matching(proposal, call, programme):
     fiscal, raised = totals[FundingSource.FISCAL], totals[FundingSource.SELF_RAISED]
     if fiscal == 0 or raised >= fiscal * programme.matching_ratio:
         return []
-    ratio = (raised / fiscal).quantize(Decimal("0.01"))
+    # Rounded down, so a ratio just under the requirement never reads as equal to it.
+    ratio = (raised / fiscal).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
     return [
         (
             "matching_low",
@@ -175,7 +178,9 @@ def check_in_region_share(proposal, call, programme):
         return []
     share = Decimal(sum(1 for u in units if u.organization.in_region) * 100) / len(units)
     if share < programme.min_in_region_share:
-        return [("in_region_share_low", {"share": f"{share:.0f}", "required": f"{programme.min_in_region_share:.0f}"})]
+        shown = share.quantize(Decimal("0.01"), rounding=ROUND_DOWN).normalize()
+        required = programme.min_in_region_share.normalize()
+        return [("in_region_share_low", {"share": f"{shown:f}", "required": f"{required:f}"})]
     return []
 
 
@@ -232,6 +237,12 @@ def check_credit(proposal, call, programme):
     ]
     problems += [("person_blacklisted", {"person": m.person.name}) for m in proposal.team.all() if m.person.blacklisted]
     return problems
+
+
+def check_not_issuer(proposal, call, programme):
+    """An issuer (or co-issuer) does not bid for its own call."""
+    issuers = {call.issuer_id, *(o.pk for o in call.co_issuers.all())}
+    return [("unit_is_issuer", {"unit": u.organization.name}) for u in _units(proposal) if u.organization_id in issuers]
 
 
 def check_limits(proposal, call, programme):
@@ -296,6 +307,7 @@ RULES = [
     ("lead_in_region", check_lead_in_region),
     ("targets", check_targets),
     ("credit", check_credit),
+    ("not_issuer", check_not_issuer),
     ("limits", check_limits),
 ]
 

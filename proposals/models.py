@@ -60,6 +60,7 @@ class ProposalQuerySet(models.QuerySet):
             "budget_lines",
             models.Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
             "call__targets",
+            "call__co_issuers",
         )
 
     def visible_to(self, user):

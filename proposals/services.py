@@ -8,7 +8,7 @@ transaction, appends the audit entry there and queues mail on commit.
 import hashlib
 import re
 import unicodedata
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import filetype
 import rules
@@ -62,6 +62,20 @@ def _editable(actor, proposal: Proposal) -> Proposal:
     if timezone.now() >= proposal.call.deadline:
         raise ValidationError(_("The application deadline has passed; the proposal can no longer be changed."))
     return proposal
+
+
+def _decimal(value, field: str = "") -> Decimal:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, TypeError, ValueError):
+        message = _("Enter a number.")
+        raise ValidationError({field: [message]} if field else message) from None
+
+
+def _clean_rows(rows, *, exclude) -> None:
+    """Field validation (lengths, digits) for rows about to be bulk-created."""
+    for row in rows:
+        row.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
 
 
 def _audit(actor, proposal, action, before=None, after=None, reason=""):
@@ -119,6 +133,7 @@ def update_basics(*, actor, proposal: Proposal, **fields) -> Proposal:
             setattr(proposal, name, (value or "").strip())
         if not proposal.title:
             raise ValidationError({"title": [_("Give the project a title.")]})
+        proposal.clean_fields(exclude=[f.name for f in Proposal._meta.fields if f.name not in fields])
         after = {name: getattr(proposal, name) for name in fields}
         if after != before:
             proposal.save()
@@ -145,7 +160,7 @@ def add_member_unit(*, actor, proposal: Proposal, credit_code: str, task_share="
             organization=organization,
             role=UnitRole.MEMBER,
             task_share=task_share,
-            budget_share=Decimal(budget_share or 0),
+            budget_share=_decimal(budget_share or 0, "budget_share"),
         )
         unit.full_clean(exclude=["proposal", "organization"])
         unit.save()
@@ -157,12 +172,13 @@ def add_member_unit(*, actor, proposal: Proposal, credit_code: str, task_share="
 
 def update_unit(*, actor, unit: ProposalUnit, task_share: str, budget_share) -> ProposalUnit:
     with transaction.atomic():
-        _editable(actor, unit.proposal)
+        proposal = _editable(actor, unit.proposal)
+        unit = ProposalUnit.objects.select_for_update().get(pk=unit.pk, proposal=proposal)
         before = snapshot(unit, ["task_share", "budget_share"])
-        unit.task_share, unit.budget_share = task_share, Decimal(budget_share or 0)
+        unit.task_share, unit.budget_share = task_share, _decimal(budget_share or 0)
         unit.full_clean(exclude=["proposal", "organization", "confirmed_by"])
         unit.save()
-        _audit(actor, unit.proposal, "update_unit", before=before, after=snapshot(unit, ["task_share", "budget_share"]))
+        _audit(actor, proposal, "update_unit", before=before, after=snapshot(unit, ["task_share", "budget_share"]))
     return unit
 
 
@@ -172,7 +188,9 @@ def remove_unit(*, actor, unit: ProposalUnit) -> None:
     with transaction.atomic():
         proposal = _editable(actor, unit.proposal)
         before = snapshot(unit, ["organization", "role"])
-        unit.delete()  # its team members go with it
+        # Its team members go with it; the entry names them.
+        before["team"] = [m.person.masked_id for m in unit.people.select_related("person")]
+        unit.delete()
         _audit(actor, proposal, "remove_unit", before=before)
 
 
@@ -185,6 +203,8 @@ def confirm_participation(*, actor, proposal: Proposal) -> ProposalUnit:
         unit = proposal.units.filter(organization_id=actor.organization_id, role=UnitRole.MEMBER).first()
         if unit is None:
             raise PermissionDenied
+        if not proposal.is_editable or timezone.now() >= proposal.call.deadline:
+            raise ValidationError(_("Participation can only be confirmed while the proposal is being prepared."))
         if unit.confirmed_at is None:
             unit.confirmed_at, unit.confirmed_by = timezone.now(), actor
             unit.save(update_fields=["confirmed_at", "confirmed_by"])
@@ -224,7 +244,7 @@ def set_team_member(
         member = proposal.team.filter(person=person).first() or TeamMember(proposal=proposal, person=person)
         before = snapshot(member, ["unit", "role", "title", "duty", "months_per_year"]) if member.pk else None
         member.unit, member.role, member.title, member.duty = unit, role, title, duty
-        member.months_per_year = Decimal(str(months_per_year))
+        member.months_per_year = _decimal(months_per_year, "months_per_year")
         member.full_clean(exclude=["proposal", "person", "unit"])
         member.save()
         _audit(
@@ -259,13 +279,13 @@ def set_commitments(*, actor, proposal: Proposal, values: dict[int, tuple]) -> N
             raise ValidationError(_("Unknown target."))
         before = {str(c.target_id): str(c.value) for c in proposal.commitments.all()}
         proposal.commitments.all().delete()
-        TargetCommitment.objects.bulk_create(
-            [
-                TargetCommitment(proposal=proposal, target_id=pk, value=Decimal(str(value)), note=note or "")
-                for pk, (value, note) in values.items()
-                if value is not None
-            ]
-        )
+        rows = [
+            TargetCommitment(proposal=proposal, target_id=pk, value=_decimal(value, "value"), note=note or "")
+            for pk, (value, note) in values.items()
+            if value is not None
+        ]
+        _clean_rows(rows, exclude=["proposal", "target"])
+        TargetCommitment.objects.bulk_create(rows)
         after = {str(pk): str(Decimal(str(v))) for pk, (v, _n) in values.items() if v is not None}
         if after != before:
             _audit(actor, proposal, "set_commitments", before=before, after=after)
@@ -276,21 +296,18 @@ def set_milestones(*, actor, proposal: Proposal, rows: list[dict]) -> None:
         proposal = _editable(actor, proposal)
         period = proposal.call.period_months
         for row in rows:
-            if not 1 <= int(row["month"]) <= period:
+            if not 1 <= int(_decimal(row.get("month"), "month")) <= period:
                 raise ValidationError(_("Milestone months run from 1 to the call's period (%(n)d).") % {"n": period})
         before = [[m.month, m.deliverable, m.verification] for m in proposal.milestones.all()]
         proposal.milestones.all().delete()
-        Milestone.objects.bulk_create(
-            [
-                Milestone(
-                    proposal=proposal,
-                    month=int(r["month"]),
-                    deliverable=r["deliverable"],
-                    verification=r["verification"],
-                )
-                for r in rows
-            ]
-        )
+        milestones = [
+            Milestone(
+                proposal=proposal, month=int(r["month"]), deliverable=r["deliverable"], verification=r["verification"]
+            )
+            for r in rows
+        ]
+        _clean_rows(milestones, exclude=["proposal"])
+        Milestone.objects.bulk_create(milestones)
         after = [[int(r["month"]), r["deliverable"], r["verification"]] for r in rows]
         if after != before:
             _audit(actor, proposal, "set_milestones", before={"rows": before}, after={"rows": after})
@@ -308,16 +325,16 @@ def set_budget(*, actor, proposal: Proposal, amounts: dict[tuple[str, str], Deci
                 )
         cleaned = {}
         for key, amount in amounts.items():
-            amount = Decimal(str(amount or 0)).quantize(Decimal("0.01"))
+            amount = _decimal(amount or 0, "amount").quantize(Decimal("0.01"))
             if amount < 0:
                 raise ValidationError(_("Budget amounts cannot be negative."))
             if amount:
                 cleaned[key] = amount
         before = {f"{b.source}/{b.category}": str(b.amount) for b in proposal.budget_lines.all()}
         proposal.budget_lines.all().delete()
-        BudgetLine.objects.bulk_create(
-            [BudgetLine(proposal=proposal, source=s, category=c, amount=a) for (s, c), a in cleaned.items()]
-        )
+        lines = [BudgetLine(proposal=proposal, source=s, category=c, amount=a) for (s, c), a in cleaned.items()]
+        _clean_rows(lines, exclude=["proposal"])
+        BudgetLine.objects.bulk_create(lines)
         after = {f"{s}/{c}": str(a) for (s, c), a in cleaned.items()}
         if after != before:
             _audit(actor, proposal, "set_budget", before=before, after=after)
@@ -391,12 +408,29 @@ def remove_attachment(*, actor, attachment: Attachment) -> None:
 
 
 # --- eligibility and submission -----------------------------------------------------------------
-def check_eligibility(proposal: Proposal, *, save: bool = True) -> list[dict]:
-    """Run every rule now (live on a draft) and store the results."""
+def check_eligibility(proposal: Proposal, *, save: bool = True, actor=None) -> list[dict]:
+    """Run every rule now (live on a draft) and store the results.
+
+    A proposal submitted in time keeps passing the deadline rule: it was
+    checked, authoritatively, when the proposal was submitted. Once submitted,
+    a change of the verdict (e.g. a limit breach found later) is audited.
+    """
     loaded = eligibility.load_for_check(proposal.pk)
-    results = [r.as_json() for r in eligibility.evaluate(loaded)]
-    if save:
-        Proposal.objects.filter(pk=proposal.pk).update(eligible=all(r["ok"] for r in results), eligibility=results)
+    skip = () if loaded.is_editable else ("deadline",)
+    results = [r.as_json() for r in eligibility.evaluate(loaded, skip=skip)]
+    verdict = all(r["ok"] for r in results)
+    if save and (loaded.eligible != verdict or loaded.eligibility != results):
+        with transaction.atomic():
+            Proposal.objects.filter(pk=proposal.pk).update(eligible=verdict, eligibility=results)
+            if not loaded.is_editable and loaded.eligible != verdict:
+                failed = [r["rule"] for r in results if not r["ok"]]
+                _audit(
+                    actor,
+                    loaded,
+                    "eligibility",
+                    before={"eligible": loaded.eligible},
+                    after={"eligible": verdict, "failed_rules": failed},
+                )
     return results
 
 
@@ -498,10 +532,10 @@ def _review(actor, proposal: Proposal, action: str, reason: str = "") -> Proposa
     reason = (reason or "").strip()
     with transaction.atomic():
         locked = _lock(proposal)
-        if locked.status not in rule.sources:
-            raise TransitionError(_("This proposal is not awaiting formal review."), code="state")
         if not rule.allowed.test(actor, locked):
             raise PermissionDenied
+        if locked.status not in rule.sources:
+            raise TransitionError(_("This proposal is not awaiting formal review."), code="state")
         if rule.reason_required and not reason:
             raise TransitionError(_("Please give a reason the applicant can act on."), code="reason")
         before = locked.status
@@ -527,22 +561,22 @@ def reject(*, actor, proposal, reason):
 
 
 def bulk_pass(*, actor, call: Call, proposal_ids: list[int]) -> int:
-    """Pass several submitted proposals of one call; each is its own audited transition."""
+    """Pass several submitted proposals of one call; each is its own audited transition.
+    One that changed state meanwhile is skipped, not allowed to stop the others."""
     passed = 0
     for proposal in Proposal.objects.filter(call=call, pk__in=proposal_ids, status=ProposalStatus.SUBMITTED):
-        pass_review(actor=actor, proposal=proposal)
+        try:
+            pass_review(actor=actor, proposal=proposal)
+        except TransitionError:
+            continue
         passed += 1
     return passed
 
 
 def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
-    """限项: every active proposal whose people break a limit is marked ineligible, with the reason."""
+    """限项: every active proposal whose people break a limit is marked ineligible, with the
+    reason. Returns how many proposals are involved; rechecking again writes nothing new."""
     over = eligibility.people_over_limits(programme)
-    marked = 0
     for proposal in Proposal.objects.filter(pk__in=over):
-        results = check_eligibility(proposal, save=False)
-        with transaction.atomic():
-            Proposal.objects.filter(pk=proposal.pk).update(eligible=False, eligibility=results)
-            _audit(actor, proposal, "limit_breach", after={"people": len(over[proposal.pk])})
-        marked += 1
-    return marked
+        check_eligibility(proposal, actor=actor)
+    return len(over)

@@ -54,5 +54,6 @@ class Command(BaseCommand):
     def extensions(self):
         """Later apps add their demo data here (calls, proposals, reviews)."""
         from calls.demo import seed_calls
+        from proposals.demo import seed_proposals
 
-        return [seed_calls]
+        return [seed_calls, seed_proposals]

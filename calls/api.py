@@ -1,0 +1,239 @@
+"""Calls over the REST API: the same services and rules as the web pages."""
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from calls import services
+from calls.choices import AmendmentKind, CallStatus
+from calls.filters import CallFilter
+from calls.models import Amendment, Call, Programme, RubricCriterion, Target
+from calls.services import EDITABLE_FIELDS, close_overdue
+
+
+class ProgrammeSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Programme
+        exclude = []
+        read_only_fields = [f.name for f in Programme._meta.fields]
+
+
+class ProgrammeViewSet(viewsets.ReadOnlyModelViewSet):
+    """Programmes (专项) and their rule settings. Edited by administrators in the admin site."""
+
+    queryset = Programme.objects.order_by("-year", "name")
+    serializer_class = ProgrammeSerializer
+    permission_classes = [AllowAny]
+    filterset_fields = ["year"]
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["id", "name", "comparator", "value", "unit"]
+        read_only_fields = ["id"]
+
+
+class CriterionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RubricCriterion
+        fields = ["id", "name", "max_points", "guidance"]
+        read_only_fields = ["id"]
+
+
+class AmendmentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Amendment
+        fields = ["id", "kind", "text", "old_deadline", "new_deadline", "created_at"]
+        read_only_fields = fields
+
+
+class CallSerializer(serializers.ModelSerializer):
+    targets = TargetSerializer(many=True, help_text=_("Quantified targets (考核指标); at least one."))
+    criteria = CriterionSerializer(many=True, required=False, help_text=_("Rubric (评分细则); points add up to 100."))
+    amendments = AmendmentSerializer(many=True, read_only=True)
+    issuer_name = serializers.CharField(source="issuer.name", read_only=True)
+    status = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Call
+        fields = [
+            "id",
+            "code",
+            "title",
+            "programme",
+            "issuer",
+            "issuer_name",
+            "field",
+            "keywords",
+            "background",
+            "research_tasks",
+            "period_months",
+            "fiscal_cap",
+            "issuer_contribution",
+            "support_mode",
+            "max_winners",
+            "bidder_conditions",
+            "ip_terms",
+            "deadline",
+            "bureau_deadline",
+            "contact_name",
+            "contact_phone",
+            "contact_email",
+            "veto_item",
+            "comment_required",
+            "rubric_bands",
+            "status",
+            "return_reason",
+            "submitted_at",
+            "published_at",
+            "closed_at",
+            "targets",
+            "criteria",
+            "amendments",
+        ]
+        read_only_fields = ["issuer", "return_reason", "submitted_at", "published_at", "closed_at"]
+
+    def validate(self, attrs):
+        if self.instance is not None and "programme" in attrs and attrs["programme"] != self.instance.programme:
+            raise serializers.ValidationError({"programme": [_("The programme cannot be changed.")]})
+        return attrs
+
+    @staticmethod
+    def _rows(items, fields):
+        return [{name: item[name] for name in fields if name in item} for item in items]
+
+    def create(self, validated):
+        targets = self._rows(validated.pop("targets", []), ["name", "comparator", "value", "unit"])
+        criteria = validated.pop("criteria", None)
+        programme = validated.pop("programme")
+        user = self.context["request"].user
+        return services.create_call(
+            actor=user,
+            programme=programme,
+            issuer=user.organization,
+            fields=validated,
+            targets=targets,
+            criteria=self._rows(criteria, ["name", "max_points", "guidance"]) if criteria else None,
+        )
+
+    def update(self, instance, validated):
+        targets = validated.pop("targets", None)
+        criteria = validated.pop("criteria", None)
+        validated.pop("programme", None)
+        return services.update_call(
+            actor=self.context["request"].user,
+            call=instance,
+            fields={k: v for k, v in validated.items() if k in EDITABLE_FIELDS},
+            targets=self._rows(targets, ["name", "comparator", "value", "unit"]) if targets is not None else None,
+            criteria=self._rows(criteria, ["name", "max_points", "guidance"]) if criteria is not None else None,
+        )
+
+
+class ApiCallFilter(CallFilter):
+    status = filters.ChoiceFilter(choices=CallStatus.choices)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, help_text=_("Required to return or fail a call."))
+
+
+class AmendSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=AmendmentKind.choices)
+    text = serializers.CharField()
+    new_deadline = serializers.DateTimeField(required=False, allow_null=True)
+
+
+def _transition(name, attribute=None):
+    service = {
+        "submit": lambda u, c, r: services.submit_call(actor=u, call=c),
+        "approve": lambda u, c, r: services.approve_call(actor=u, call=c),
+        "return": lambda u, c, r: services.return_call(actor=u, call=c, reason=r),
+        "withdraw": lambda u, c, r: services.withdraw_call(actor=u, call=c, reason=r),
+        "start_review": lambda u, c, r: services.start_review(actor=u, call=c),
+        "start_notice": lambda u, c, r: services.start_notice(actor=u, call=c),
+        "award": lambda u, c, r: services.award_call(actor=u, call=c),
+        "fail": lambda u, c, r: services.fail_call(actor=u, call=c, reason=r),
+    }[name]
+
+    @extend_schema(request=ReasonSerializer, responses=CallSerializer, summary=f"Call transition: {name}")
+    def view(self, request, code=None):
+        call = self.get_object()
+        payload = ReasonSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        call = service(request.user, call, payload.validated_data.get("reason", ""))
+        return Response(CallSerializer(self.get_queryset().get(pk=call.pk), context={"request": request}).data)
+
+    view.__name__ = attribute or name
+    return action(detail=True, methods=["post"], url_path=name.replace("_", "-"))(view)
+
+
+class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Calls (榜单). Anyone reads published calls; issuers draft and submit their own;
+    administrators approve, return, amend and move calls through review."""
+
+    serializer_class = CallSerializer
+    filterset_class = ApiCallFilter
+    lookup_field = "code"
+    lookup_value_regex = "[A-Z0-9-]+"
+
+    def get_permissions(self):
+        if self.action in ("list", "retrieve"):
+            return [AllowAny()]
+        return super().get_permissions()
+
+    def get_queryset(self):
+        return (
+            Call.objects.visible_to(self.request.user)
+            .select_related("issuer")
+            .prefetch_related("targets", "criteria", "amendments")
+            .order_by("deadline", "code")
+        )
+
+    def list(self, request, *args, **kwargs):
+        close_overdue()
+        return super().list(request, *args, **kwargs)
+
+    def get_object(self):
+        call = get_object_or_404(self.get_queryset(), code=self.kwargs["code"])
+        return services.close_if_due(call)
+
+    def perform_create(self, serializer):
+        if not rules.has_perm("calls.add_call", self.request.user):
+            raise PermissionDenied
+        serializer.save()
+
+    def perform_update(self, serializer):
+        if not rules.has_perm("calls.change_call", self.request.user, serializer.instance):
+            raise PermissionDenied
+        serializer.save()
+
+    def create(self, request, *args, **kwargs):
+        response = super().create(request, *args, **kwargs)
+        call = self.get_queryset().get(code=response.data["code"])
+        return Response(self.get_serializer(call).data, status=status.HTTP_201_CREATED)
+
+    submit = _transition("submit")
+    approve = _transition("approve")
+    return_ = _transition("return", "return_")
+    withdraw = _transition("withdraw")
+    start_review = _transition("start_review")
+    start_notice = _transition("start_notice")
+    award = _transition("award")
+    fail = _transition("fail")
+
+    @extend_schema(request=AmendSerializer, responses=AmendmentSerializer, summary="Publish a supplementary notice")
+    @action(detail=True, methods=["post"])
+    def amend(self, request, code=None):
+        call = self.get_object()
+        payload = AmendSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        amendment = services.amend_call(actor=request.user, call=call, **payload.validated_data)
+        return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,40 @@
+"""The REST API's shared pieces: error format, base permissions, routing.
+
+Views live in each app's ``api.py`` and call the same services and access
+rules as the web pages, so both write the same audit entries.
+"""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework import serializers
+from rest_framework.routers import DefaultRouter
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc, context):
+    """Service-level ValidationErrors answer 400 as {"field": ["message", ...]}."""
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "error_dict"):
+            detail = {field: list(messages) for field, messages in exc.message_dict.items()}
+            detail = {("non_field_errors" if k == "__all__" else k): v for k, v in detail.items()}
+        else:
+            detail = {"non_field_errors": exc.messages}
+        exc = serializers.ValidationError(detail)
+    return drf_exception_handler(exc, context)
+
+
+def build_urls():
+    from accounts.api import OrganizationViewSet, obtain_token
+    from calls.api import CallViewSet, ProgrammeViewSet
+
+    router = DefaultRouter()
+    router.register("organizations", OrganizationViewSet, basename="organization")
+    router.register("programmes", ProgrammeViewSet, basename="programme")
+    router.register("calls", CallViewSet, basename="call")
+    return [
+        path("api/v1/auth/token/", obtain_token, name="api-token"),
+        path("api/v1/", include(router.urls)),
+        path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+        path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    ]

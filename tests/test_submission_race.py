@@ -1,0 +1,224 @@
+"""Submissions racing each other and the deadline, on real PostgreSQL row locks.
+
+submit_proposal locks the programme row, evaluates eligibility, and checks the
+deadline again as the last statement before COMMIT. These tests fire real
+threads (each with its own database connection) at it:
+
+1. the deadline race: many proposals submitted around the deadline; every one
+   is either in before the deadline with exactly one Submission, or refused
+   with the deadline named and its draft untouched;
+2. the limit race: one PI leads two proposals of a programme; both are submitted
+   at the same instant; submissions serialise on the programme lock, so exactly
+   one gets in and the other is refused for the PI limit.
+
+Run with -s to see the one-line summaries.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from audit.services import verify_chain
+from calls.models import Call
+from proposals.choices import ProposalStatus
+from proposals.models import Proposal, Submission
+from proposals.services import TransitionError, submit_proposal
+from tests.factories import OrganizationFactory
+from tests.factories_calls import ProgrammeFactory
+from tests.factories_proposals import (
+    applicant_for,
+    complete_proposal,
+    content_counts,
+    new_person_id,
+    open_call,
+)
+from tests.services import need
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+THREADS = 24
+DEADLINE_IN = 1.5  # seconds after the threads are released
+SPREAD = 3.0  # the threads go in pairs, the pairs' delays evenly from 0 to SPREAD seconds
+LIMIT_ROUNDS = 5
+
+
+@pytest.fixture(autouse=True)
+def postgres_only():
+    need(connection.vendor == "postgresql", "PostgreSQL (DATABASE_URL=postgres://…)")
+
+
+@dataclass
+class Outcome:
+    outcome: str  # "submitted" | "refused" | "error"
+    message: str = ""
+    code: str | None = None
+    started: float = 0.0  # time.monotonic()
+    ended: float = 0.0
+    finished_at: object = None  # aware datetime when the call returned
+
+    @property
+    def latency(self) -> float:
+        return self.ended - self.started
+
+
+def _submit_in_thread(pk, user, barrier, delay, outcomes):
+    """One applicant pressing 提交: own connection, released with the others, closed at the end."""
+    try:
+        proposal = Proposal.objects.select_related("call__programme").get(pk=pk)
+        barrier.wait(timeout=60)
+        if delay:
+            time.sleep(delay)
+        started = time.monotonic()
+        try:
+            submit_proposal(actor=user, proposal=proposal)
+            result = Outcome("submitted")
+        except TransitionError as error:
+            result = Outcome("refused", " ".join(error.messages), getattr(error, "code", None))
+        result.started, result.ended, result.finished_at = started, time.monotonic(), timezone.now()
+        outcomes[pk] = result
+    except Exception as error:  # reported by the test, never swallowed
+        outcomes[pk] = Outcome("error", repr(error))
+    finally:
+        connection.close()
+
+
+def _run(threads):
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a submitting thread hung"
+
+
+def test_deadline_race_every_proposal_is_either_in_on_time_or_untouched():
+    programme = ProgrammeFactory()
+    call = open_call(programme)
+    users = [applicant_for(OrganizationFactory()) for _ in range(THREADS)]
+    proposals = [complete_proposal(call, user) for user in users]
+    before = {p.pk: content_counts(p) for p in proposals}
+
+    barrier = threading.Barrier(THREADS + 1)
+    # Two threads per moment, so each pair also contends for the programme lock.
+    delays = [SPREAD * (i // 2) / (THREADS // 2 - 1) for i in range(THREADS)]
+    outcomes: dict[int, Outcome] = {}
+    threads = [
+        threading.Thread(target=_submit_in_thread, args=(p.pk, user, barrier, delay, outcomes))
+        for p, user, delay in zip(proposals, users, delays, strict=True)
+    ]
+    # Set now (the drafts were built under a far deadline); ~0.3 s covers starting the threads.
+    deadline = timezone.now() + timedelta(seconds=DEADLINE_IN + 0.3)
+    Call.objects.filter(pk=call.pk).update(deadline=deadline)
+    for thread in threads:
+        thread.start()
+    barrier.wait(timeout=60)
+    released = timezone.now()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a submitting thread hung"
+
+    errors = {pk: o.message for pk, o in outcomes.items() if o.outcome == "error"}
+    assert not errors, errors
+    assert set(outcomes) == set(before)
+
+    shown = timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M")
+    submitted, refused = [], []
+    for proposal in proposals:
+        stored = Proposal.objects.get(pk=proposal.pk)
+        outcome = outcomes[proposal.pk]
+        submissions = list(Submission.objects.filter(proposal=stored))
+        if stored.status == ProposalStatus.SUBMITTED:
+            assert outcome.outcome == "submitted", (outcome, stored.status)
+            assert stored.submitted_at is not None and stored.submitted_at < deadline
+            assert len(submissions) == 1
+            assert submissions[0].version == 1 and submissions[0].submitted_at == stored.submitted_at
+            submitted.append((proposal, stored, outcome))
+        else:
+            assert stored.status == ProposalStatus.DRAFT, stored.status
+            assert outcome.outcome == "refused", outcome
+            assert stored.submitted_at is None
+            assert submissions == []
+            assert content_counts(stored) == before[proposal.pk]
+            # Refused for the deadline, and for nothing else: the message names it.
+            assert shown in outcome.message, outcome.message
+            assert outcome.finished_at >= deadline
+            if outcome.code != "deadline":  # refused by the eligibility check: its results are kept
+                failed = [r["rule"] for r in stored.eligibility if not r["ok"]]
+                assert failed == ["deadline"], stored.eligibility
+            refused.append((proposal, stored, outcome))
+
+    assert submitted, "no submission got in before the deadline: the delays need tuning"
+    assert refused, "no submission was late: the delays need tuning"
+    assert Submission.objects.filter(proposal__call=call).count() == len(submitted)
+    chain = verify_chain()
+    assert chain.ok, chain
+
+    last_in = max((s.submitted_at - deadline).total_seconds() for _p, s, _o in submitted)
+    first_out = min((o.finished_at - deadline).total_seconds() for _p, _s, o in refused)
+    late_checks = sum(1 for _p, _s, o in refused if o.code == "deadline")
+    max_latency = max(o.latency for o in outcomes.values())
+    print(
+        f"\n[deadline race] {THREADS} threads released {(deadline - released).total_seconds():.2f} s before the "
+        f"deadline, delays 0–{SPREAD:.1f} s: {len(submitted)} submitted (last {last_in * 1000:+.0f} ms vs deadline), "
+        f"{len(refused)} refused with the deadline reason (first {first_out * 1000:+.0f} ms; {late_checks} by the "
+        f"pre-commit check), 0 proposals with 2 submissions, drafts intact; max submit latency "
+        f"{max_latency * 1000:.0f} ms; audit chain ok ({chain.checked} entries)"
+    )
+
+
+def _limit_round():
+    """Two lead units, one PI (same ID number), one programme; both submit at once."""
+    programme = ProgrammeFactory()
+    call = open_call(programme)
+    pi = new_person_id()
+    users = [applicant_for(OrganizationFactory()) for _ in range(2)]
+    proposals = [complete_proposal(call, user, pi_id=pi) for user in users]
+    before = {p.pk: content_counts(p) for p in proposals}
+    barrier = threading.Barrier(2)
+    outcomes: dict[int, Outcome] = {}
+    _run(
+        [
+            threading.Thread(target=_submit_in_thread, args=(p.pk, user, barrier, 0, outcomes))
+            for p, user in zip(proposals, users, strict=True)
+        ]
+    )
+    errors = {pk: o.message for pk, o in outcomes.items() if o.outcome == "error"}
+    assert not errors, errors
+
+    winners = [p for p in proposals if outcomes[p.pk].outcome == "submitted"]
+    losers = [p for p in proposals if outcomes[p.pk].outcome == "refused"]
+    assert len(winners) == 1 and len(losers) == 1, {pk: o.outcome for pk, o in outcomes.items()}
+    winner, loser = winners[0], losers[0]
+
+    assert Proposal.objects.get(pk=winner.pk).status == ProposalStatus.SUBMITTED
+    assert Submission.objects.filter(proposal=winner).count() == 1
+    stored = Proposal.objects.get(pk=loser.pk)
+    assert stored.status == ProposalStatus.DRAFT and stored.eligible is False
+    assert Submission.objects.filter(proposal=loser).count() == 0
+    assert content_counts(stored) == before[loser.pk]
+    limits = next(r for r in stored.eligibility if r["rule"] == "limits")
+    assert [p["key"] for p in limits["problems"]] == ["pi_limit"], limits
+    assert [r["rule"] for r in stored.eligibility if not r["ok"]] == ["limits"]
+    assert winner.title in outcomes[loser.pk].message, outcomes[loser.pk].message
+    first, second = sorted(outcomes.values(), key=lambda o: o.started)
+    overlapped = second.started < first.ended
+    return overlapped, max(o.latency for o in outcomes.values())
+
+
+def test_limit_race_one_pi_two_proposals_exactly_one_gets_in():
+    overlaps, latencies = [], []
+    for _round in range(LIMIT_ROUNDS):
+        overlapped, latency = _limit_round()
+        overlaps.append(overlapped)
+        latencies.append(latency)
+    chain = verify_chain()
+    assert chain.ok, chain
+    print(
+        f"\n[limit race] {LIMIT_ROUNDS}/{LIMIT_ROUNDS} rounds: exactly one of two simultaneous submissions by the "
+        f"same PI got in, the other was refused for the PI limit naming it; the two calls overlapped in "
+        f"{sum(overlaps)}/{LIMIT_ROUNDS} rounds; max latency {max(latencies) * 1000:.0f} ms"
+    )
