@@ -180,7 +180,11 @@ class TeamMember(models.Model):
     class Meta:
         verbose_name = _("team member")
         verbose_name_plural = _("team members")
-        ordering = ["role", "pk"]
+        # The PI first, then core members, then the rest (not alphabetical by code).
+        ordering = [
+            models.Case(models.When(role=TeamRole.PI, then=0), models.When(role=TeamRole.CORE, then=1), default=2),
+            "pk",
+        ]
         constraints = [
             models.UniqueConstraint(fields=["proposal", "person"], name="person_once_per_proposal"),
             models.UniqueConstraint(fields=["proposal"], condition=Q(role="pi"), name="one_pi_per_proposal"),

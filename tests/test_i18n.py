@@ -16,9 +16,13 @@ def test_catalogue_is_complete_and_compiled():
     assert not untranslated, f"untranslated: {untranslated[:10]}"
     assert not fuzzy, f"fuzzy: {fuzzy[:10]}"
     compiled = gettext.GNUTranslations(MO.open("rb"))
-    stale = [
-        e.msgid for e in catalogue.translated_entries() if not e.msgid_plural and compiled.gettext(e.msgid) != e.msgstr
-    ]
+
+    def compiled_text(entry):
+        if entry.msgctxt:
+            return compiled.pgettext(entry.msgctxt, entry.msgid)
+        return compiled.gettext(entry.msgid)
+
+    stale = [e.msgid for e in catalogue.translated_entries() if not e.msgid_plural and compiled_text(e) != e.msgstr]
     assert not stale, f".mo is older than .po (run make messages): {stale[:10]}"
 
 

@@ -485,3 +485,22 @@ def test_detail_query_budget(n, ready, administrator, client_for, django_assert_
     with django_assert_max_num_queries(17):
         html = client.get(url("detail", ready.pk)).content.decode()
     assert html.count('data-testid="id-number"') == n + 1
+
+
+@pytest.mark.django_db
+def test_the_pi_is_listed_first(draft, lead_applicant):
+    from proposals import services
+    from proposals.models import TeamMember
+
+    lead = draft.units.get(role=UnitRole.LEAD)
+    for n, role in [(31, "member"), (32, "core"), (33, "pi")]:
+        services.set_team_member(
+            actor=lead_applicant,
+            proposal=draft,
+            id_number=id_number(n),
+            name=f"成员{n}",
+            unit=lead,
+            role=role,
+            months_per_year="6",
+        )
+    assert [m.role for m in TeamMember.objects.filter(proposal=draft)] == ["pi", "core", "member"]
