@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "audit",
     "calls",
     "proposals",
+    "experts",
     "reviews",
 ]
 

@@ -1,0 +1,109 @@
+"""Routing proposals to reviewers.
+
+Panel mode (default): every accepted panel member reviews every proposal of
+the call except its conflicted pairs; a proposal left with fewer than the
+programme's minimum brings in the next backups, in draw order.
+Assignment mode (large calls): each proposal gets k reviewers by min-cost flow
+(reviews.assignment), with caps, balance, field preference and no two
+reviewers from one employer.
+"""
+
+from dataclasses import dataclass, field
+
+import rules
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+
+from audit.services import record
+from experts import avoidance
+from experts.models import Expert
+from proposals.choices import ProposalStatus
+from proposals.models import Proposal
+from reviews.draw import invite_next_backup
+from reviews.models import Assignment, Draw, DrawStatus, Invitation, InvitationStatus
+
+REVIEWABLE = [ProposalStatus.PASSED, ProposalStatus.UNDER_REVIEW]
+
+
+@dataclass
+class RoutingReport:
+    proposals: int = 0
+    created: int = 0
+    ended: int = 0
+    short: dict = field(default_factory=dict)  # proposal id → reviewers still missing
+    invited: list = field(default_factory=list)  # backup invitation ids
+
+
+def reviewable_proposals(call):
+    return (
+        Proposal.objects.filter(call=call, status__in=REVIEWABLE)
+        .select_related("call")
+        .prefetch_related("call__co_issuers")
+    )
+
+
+def route_panel(*, actor, call) -> RoutingReport:
+    if not rules.has_perm("reviews.manage_draw", actor):
+        raise PermissionDenied
+    report = RoutingReport()
+    proposals = list(reviewable_proposals(call))
+    report.proposals = len(proposals)
+    draws = Draw.objects.filter(call=call, status=DrawStatus.DRAWN)
+    drawn_experts = Expert.objects.filter(invitations__draw__in=draws).distinct()
+    avoidance.sync(proposals, experts=drawn_experts)
+    blocked = avoidance.blocked_pairs([p.pk for p in proposals])
+    accepted = {
+        i.expert_id: i
+        for i in Invitation.objects.filter(draw__in=draws, status=InvitationStatus.ACCEPTED).order_by("rank")
+    }
+    minimum = call.programme.min_reviewers
+    with transaction.atomic():
+        active = Assignment.objects.filter(proposal__in=proposals, active=True)
+        # A late conflict ends the assignment: the expert no longer sees that proposal.
+        report.ended = (
+            active.filter(expert_id__in=[e for e, _p in blocked])
+            .filter(pk__in=[a.pk for a in active if (a.expert_id, a.proposal_id) in blocked])
+            .update(active=False)
+        )
+        have = set(
+            Assignment.objects.filter(proposal__in=proposals, active=True).values_list("expert_id", "proposal_id")
+        )
+        new = [
+            Assignment(proposal=p, expert_id=e, invitation=inv)
+            for p in proposals
+            for e, inv in accepted.items()
+            if (e, p.pk) not in blocked and (e, p.pk) not in have
+        ]
+        Assignment.objects.bulk_create(new)
+        report.created = len(new)
+        counts = {p.pk: 0 for p in proposals}
+        for _e, pid in Assignment.objects.filter(proposal__in=proposals, active=True).values_list(
+            "expert_id", "proposal_id"
+        ):
+            counts[pid] += 1
+        report.short = {pid: minimum - n for pid, n in counts.items() if n < minimum}
+        if report.short:
+            pending = Invitation.objects.filter(draw__in=draws, status=InvitationStatus.PENDING).count()
+            needed = max(report.short.values()) - pending
+            for draw in draws.order_by("committed_at"):
+                while needed > 0:
+                    invitation = invite_next_backup(draw=draw, actor=actor)
+                    if invitation is None:
+                        break
+                    report.invited.append(invitation.pk)
+                    needed -= 1
+        record(
+            actor=actor,
+            action="routing.panel",
+            object_type="calls.call",
+            object_id=call.pk,
+            object_repr=str(call),
+            after={
+                "proposals": report.proposals,
+                "created": report.created,
+                "ended": report.ended,
+                "short": report.short,
+                "invited": report.invited,
+            },
+        )
+    return report
