@@ -60,11 +60,8 @@ def route_panel(*, actor, call) -> RoutingReport:
     with transaction.atomic():
         active = Assignment.objects.filter(proposal__in=proposals, active=True)
         # A late conflict ends the assignment: the expert no longer sees that proposal.
-        report.ended = (
-            active.filter(expert_id__in=[e for e, _p in blocked])
-            .filter(pk__in=[a.pk for a in active if (a.expert_id, a.proposal_id) in blocked])
-            .update(active=False)
-        )
+        ended = [a.pk for a in active.only("pk", "expert_id", "proposal_id") if (a.expert_id, a.proposal_id) in blocked]
+        report.ended = Assignment.objects.filter(pk__in=ended).update(active=False)
         have = set(
             Assignment.objects.filter(proposal__in=proposals, active=True).values_list("expert_id", "proposal_id")
         )
