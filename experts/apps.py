@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class ExpertsConfig(AppConfig):
     name = "experts"
     verbose_name = _("Expert pool")
+
+    def ready(self):
+        from experts import signals  # noqa: F401

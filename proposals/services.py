@@ -35,6 +35,7 @@ from proposals.models import (
     TargetCommitment,
     TeamMember,
 )
+from proposals.signals import proposal_submitted
 from proposals.snapshot import build_snapshot, freeze
 from proposals.validators import validate_id_number
 from proposals.workflow import TRANSITIONS
@@ -503,6 +504,7 @@ def _submit(actor, proposal: Proposal) -> Proposal:
             after={"status": ProposalStatus.SUBMITTED, "version": version, "sha256": digest},
         )
         _queue_mail(locked.pk, "submitted")
+        transaction.on_commit(lambda: proposal_submitted.send(sender=Proposal, proposal=locked))
         # Checked again as the last statement before COMMIT.
         _refuse_if_late(call)
     locked.refresh_from_db()
