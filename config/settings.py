@@ -292,6 +292,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     "DEFAULT_THROTTLE_RATES": {"login": env_str("API_LOGIN_RATE", "10/min")},
     "NON_FIELD_ERRORS_KEY": "non_field_errors",
+    # Rate limits key on the client address; X-Forwarded-For only from our own proxy.
+    "NUM_PROXIES": 1 if TRUST_X_FORWARDED_FOR else 0,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "揭榜挂帅 Jiebang API",
