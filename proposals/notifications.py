@@ -10,6 +10,9 @@ SUBJECTS = {
     "returned": "【揭榜挂帅】揭榜方案被退回修改：{title}",
     "passed": "【揭榜挂帅】揭榜方案通过形式审查：{title}",
     "rejected": "【揭榜挂帅】揭榜方案未通过形式审查：{title}",
+    "recommended": "【揭榜挂帅】揭榜方案拟立项并进入公示：{title}",
+    "awarded": "【揭榜挂帅】揭榜方案已立项：{title}",
+    "not_awarded": "【揭榜挂帅】揭榜方案评审结果：{title}",
 }
 
 

@@ -45,7 +45,8 @@ class TransitionError(ValidationError):
     pass
 
 
-def _queue_mail(proposal_id: int, event: str) -> None:
+def queue_mail(proposal_id: int, event: str) -> None:
+    """E-mail the lead unit about ``event`` once the current transaction commits."""
     from proposals.tasks import notify_task
 
     transaction.on_commit(lambda: notify_task.delay(proposal_id, event))
@@ -503,7 +504,7 @@ def _submit(actor, proposal: Proposal) -> Proposal:
             before={"status": before},
             after={"status": ProposalStatus.SUBMITTED, "version": version, "sha256": digest},
         )
-        _queue_mail(locked.pk, "submitted")
+        queue_mail(locked.pk, "submitted")
         transaction.on_commit(lambda: proposal_submitted.send(sender=Proposal, proposal=locked))
         # Checked again as the last statement before COMMIT.
         _refuse_if_late(call)
@@ -546,7 +547,35 @@ def _review(actor, proposal: Proposal, action: str, reason: str = "") -> Proposa
         locked.reviewed_at = timezone.now()
         locked.save(update_fields=["status", "review_reason", "reviewed_at", "updated_at"])
         _audit(actor, locked, action, before={"status": before}, after={"status": locked.status}, reason=reason)
-        _queue_mail(locked.pk, {"pass": "passed", "return": "returned", "reject": "rejected"}[action])
+        queue_mail(locked.pk, {"pass": "passed", "return": "returned", "reject": "rejected"}[action])
+    return locked
+
+
+REVIEW_STAGE_ACTIONS = ("start_review", "rank", "recommend", "unrecommend", "award", "not_award")
+
+
+def advance(*, actor, proposal: Proposal, action: str, reason: str = "", notify: str | None = None) -> Proposal:
+    """Move a proposal through expert review to award (used by reviews.decisions)."""
+    if action not in REVIEW_STAGE_ACTIONS:
+        raise ValueError(action)
+    rule = TRANSITIONS[action]
+    with transaction.atomic():
+        locked = _lock(proposal)
+        if not rule.allowed.test(actor, locked):
+            raise PermissionDenied
+        if locked.status not in rule.sources:
+            raise TransitionError(
+                _("The proposal “%(title)s” cannot go from “%(status)s” this way.")
+                % {"title": locked.title, "status": locked.get_status_display()},
+                code="state",
+            )
+        before = locked.status
+        if before != rule.target:
+            locked.status = rule.target
+            locked.save(update_fields=["status", "updated_at"])
+            _audit(actor, locked, action, before={"status": before}, after={"status": locked.status}, reason=reason)
+            if notify:
+                queue_mail(locked.pk, notify)
     return locked
 
 

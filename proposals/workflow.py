@@ -34,8 +34,17 @@ TRANSITIONS = {
         _t("pass", {S.SUBMITTED}, S.PASSED, is_administrator),
         _t("return", {S.SUBMITTED}, S.RETURNED, is_administrator, reason_required=True),
         _t("reject", {S.SUBMITTED}, S.REJECTED, is_administrator, reason_required=True),
+        # Expert review to award, driven by reviews.decisions.
+        _t("start_review", {S.PASSED}, S.UNDER_REVIEW, is_administrator),
+        _t("rank", {S.UNDER_REVIEW, S.RANKED}, S.RANKED, is_administrator),
+        _t("recommend", {S.RANKED}, S.RECOMMENDED, is_administrator),
+        _t("unrecommend", {S.RECOMMENDED}, S.RANKED, is_administrator),
+        _t("award", {S.RECOMMENDED}, S.AWARDED, is_administrator),
+        _t("not_award", {S.UNDER_REVIEW, S.RANKED, S.RECOMMENDED}, S.NOT_AWARDED, is_administrator),
     ]
 }
+# Actions offered on the applicant's pages; the rest are driven by other modules.
+APPLICANT_ACTIONS = ("submit", "withdraw")
 
 
 def available_actions(user, proposal) -> list[str]:

@@ -1,0 +1,316 @@
+"""From scores to awards: start review, rank, confirm winners, public notice, objections, finalise."""
+
+from collections import defaultdict
+from decimal import Decimal
+
+import rules
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import record
+from calls import services as call_services
+from calls.choices import CallStatus, SupportMode
+from proposals import services as proposal_services
+from proposals.choices import FundingSource, ProposalStatus
+from proposals.models import Proposal
+from reviews import aggregation
+from reviews.models import Assignment, Notice, Objection, ObjectionStatus, Recommendation, Result, ScoreStatus
+from reviews.notice import holiday_sets, notice_end
+
+
+def _admin(actor):
+    if not rules.has_perm("reviews.manage_draw", actor):
+        raise PermissionDenied
+
+
+def start_review(*, actor, call):
+    """Closed call → under review; its formally passed proposals go to the experts."""
+    _admin(actor)
+    with transaction.atomic():
+        call = call_services.start_review(actor=actor, call=call)
+        for proposal in Proposal.objects.filter(call=call, status=ProposalStatus.PASSED):
+            proposal_services.advance(actor=actor, proposal=proposal, action="start_review")
+    return call
+
+
+def progress(call) -> dict:
+    """{proposal id: (submitted scores, active assignments)}."""
+    counts = defaultdict(lambda: [0, 0])
+    for proposal_id, status in Assignment.objects.filter(proposal__call=call, active=True).values_list(
+        "proposal_id", "score__status"
+    ):
+        counts[proposal_id][1] += 1
+        if status == ScoreStatus.SUBMITTED:
+            counts[proposal_id][0] += 1
+    return {pid: tuple(c) for pid, c in counts.items()}
+
+
+def compute(call) -> list[aggregation.Ranked]:
+    """Aggregate the submitted scores of active assignments and rank (nothing stored)."""
+    programme = call.programme
+    key = call.criteria.order_by("order", "pk").first()
+    totals, key_points, vetoes = defaultdict(list), defaultdict(list), defaultdict(bool)
+    assignments = (
+        Assignment.objects.filter(proposal__call=call, active=True, score__status=ScoreStatus.SUBMITTED)
+        .select_related("score")
+        .prefetch_related("score__items")
+    )
+    for assignment in assignments:
+        score = assignment.score
+        totals[assignment.proposal_id].append(score.total)
+        vetoes[assignment.proposal_id] |= score.veto
+        for item in score.items.all():
+            if key is not None and item.criterion_id == key.pk:
+                key_points[assignment.proposal_id].append(item.points)
+    entries = []
+    for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE).only("pk", "submitted_at"):
+        agg = aggregation.aggregate(
+            totals[proposal.pk],
+            method=programme.aggregation,
+            trim_threshold=programme.trim_threshold,
+            vetoed=vetoes[proposal.pk],
+        )
+        points = key_points[proposal.pk]
+        entries.append(
+            aggregation.Entry(proposal.pk, agg, sum(points) / len(points) if points else None, proposal.submitted_at)
+        )
+    return aggregation.rank(entries, pass_threshold=programme.pass_threshold)
+
+
+RANKABLE = [ProposalStatus.UNDER_REVIEW, ProposalStatus.RANKED, ProposalStatus.RECOMMENDED]
+
+
+def rank_call(*, actor, call, allow_incomplete: bool = False) -> list[aggregation.Ranked]:
+    """Fix the results and ranks. Every active assignment must have submitted its score."""
+    _admin(actor)
+    if call.status != CallStatus.UNDER_REVIEW:
+        raise ValidationError(_("Only a call under review can be ranked."))
+    missing = sum(total - done for done, total in progress(call).values())
+    if missing and not allow_incomplete:
+        raise ValidationError(_("%(n)d score(s) are still missing.") % {"n": missing})
+    ranked = compute(call)
+    with transaction.atomic():
+        for item in ranked:
+            agg = item.entry.aggregate
+            Result.objects.update_or_create(
+                proposal_id=item.entry.proposal_id,
+                defaults={
+                    "count": agg.count,
+                    "final": agg.final,
+                    "method": agg.method,
+                    "median": agg.median,
+                    "sd": agg.sd,
+                    "spread": agg.spread,
+                    "key_criterion": item.entry.key_criterion,
+                    "disagreement": agg.disagreement,
+                    "vetoed": agg.vetoed,
+                    "rank": item.rank,
+                    "passed": item.passed,
+                },
+            )
+        for proposal in Proposal.objects.filter(call=call, status=ProposalStatus.UNDER_REVIEW):
+            proposal_services.advance(actor=actor, proposal=proposal, action="rank")
+        record(
+            actor=actor,
+            action="call.rank",
+            obj=call,
+            after={"ranking": [[r.entry.proposal_id, r.rank, str(r.entry.aggregate.final)] for r in ranked]},
+        )
+    return ranked
+
+
+def fiscal_request(proposal) -> Decimal:
+    return sum((b.amount for b in proposal.budget_lines.all() if b.source == FundingSource.FISCAL), Decimal(0))
+
+
+def confirm_winners(*, actor, call, amounts: dict[int, Decimal]) -> list[Recommendation]:
+    """The administrator's decision: which ranked proposals are recommended, and with how much.
+
+    At most the call's number of winners, each ranked above the threshold and not vetoed, each
+    amount within its fiscal request, and the total never above the call's fiscal cap.
+    """
+    _admin(actor)
+    if call.status != CallStatus.UNDER_REVIEW:
+        raise ValidationError(_("Winners are confirmed while the call is under review."))
+    limit = call.max_winners if call.support_mode == SupportMode.HORSE_RACE else 1
+    if len(amounts) > limit:
+        raise ValidationError(_("This call supports at most %(n)d winner(s).") % {"n": limit})
+    proposals = {
+        p.pk: p
+        for p in Proposal.objects.filter(call=call, pk__in=amounts)
+        .select_related("result")
+        .prefetch_related("budget_lines")
+    }
+    problems = []
+    for pid, amount in amounts.items():
+        proposal = proposals.get(pid)
+        result = getattr(proposal, "result", None) if proposal else None
+        if proposal is None or result is None or result.rank is None or not result.passed:
+            problems.append(_("Proposal %(id)s is not ranked above the pass threshold.") % {"id": pid})
+            continue
+        if amount <= 0 or amount > fiscal_request(proposal):
+            problems.append(
+                _("The amount for “%(title)s” must be more than 0 and at most its fiscal request (%(request)s).")
+                % {"title": proposal.title, "request": fiscal_request(proposal)}
+            )
+    total = sum(amounts.values(), Decimal(0))
+    if total > call.fiscal_cap:
+        problems.append(
+            _("The amounts add up to %(total)s, above the call's cap of %(cap)s.")
+            % {"total": total, "cap": call.fiscal_cap}
+        )
+    if problems:
+        raise ValidationError(problems)
+    with transaction.atomic():
+        for old in Recommendation.objects.filter(call=call).exclude(proposal_id__in=amounts):
+            proposal_services.advance(actor=actor, proposal=old.proposal, action="unrecommend")
+            old.delete()
+        created = []
+        for pid, amount in amounts.items():
+            recommendation, _new = Recommendation.objects.update_or_create(
+                proposal_id=pid, defaults={"call": call, "fiscal_amount": amount, "confirmed_by": actor}
+            )
+            if proposals[pid].status == ProposalStatus.RANKED:
+                proposal_services.advance(actor=actor, proposal=proposals[pid], action="recommend")
+            created.append(recommendation)
+        record(
+            actor=actor,
+            action="call.confirm_winners",
+            obj=call,
+            after={"winners": {str(k): v for k, v in amounts.items()}},
+        )
+    return created
+
+
+def open_notice(*, actor, call, starts_on=None) -> Notice:
+    """Publish the recommended awards for the programme's notice period."""
+    _admin(actor)
+    if not Recommendation.objects.filter(call=call).exists():
+        raise ValidationError(_("Confirm the winners first (or declare the call failed)."))
+    starts_on = starts_on or timezone.localdate()
+    programme = call.programme
+    holidays, worked = holiday_sets()
+    ends_on = notice_end(
+        starts_on,
+        programme.notice_days,
+        working=programme.notice_day_kind == "working",
+        holidays=holidays,
+        adjusted_working_days=worked,
+    )
+    with transaction.atomic():
+        call_services.start_notice(actor=actor, call=call)
+        notice = Notice.objects.create(call=call, starts_on=starts_on, ends_on=ends_on, published_by=actor)
+        record(actor=actor, action="notice.open", obj=notice, after={"starts_on": starts_on, "ends_on": ends_on})
+        for recommendation in Recommendation.objects.filter(call=call).select_related("proposal"):
+            proposal_services.queue_mail(recommendation.proposal_id, "recommended")
+    return notice
+
+
+def submit_objection(
+    *, actor, notice: Notice, text: str, real_name: str = "", unit_name: str = "", seal=None, proposal=None
+) -> Objection:
+    """Written, signed (real name or the unit's seal), within the period — or refused with the reason."""
+    if not getattr(actor, "is_authenticated", False):
+        raise PermissionDenied
+    today = timezone.localdate()
+    if today < notice.starts_on or today > notice.ends_on or notice.finalised_at:
+        raise ValidationError(
+            _("Objections are accepted only during the notice period (%(start)s to %(end)s).")
+            % {"start": notice.starts_on, "end": notice.ends_on}
+        )
+    text, real_name, unit_name = (text or "").strip(), (real_name or "").strip(), (unit_name or "").strip()
+    if not text:
+        raise ValidationError({"text": [_("Write the objection and the facts it rests on.")]})
+    if not real_name and seal is None:
+        raise ValidationError(
+            _("Anonymous objections are not accepted: sign with your real name, or attach the unit's sealed letter.")
+        )
+    if seal is not None:
+        import filetype
+
+        head = seal.read(2048)
+        seal.seek(0)
+        kind = filetype.guess(head)
+        if kind is None or kind.mime != "application/pdf" or not unit_name:
+            raise ValidationError({"seal": [_("Attach the sealed letter as a PDF and name the unit.")]})
+    with transaction.atomic():
+        objection = Objection(
+            notice=notice, proposal=proposal, submitted_by=actor, real_name=real_name, unit_name=unit_name, text=text
+        )
+        if seal is not None:
+            objection.seal.save("seal.pdf", seal, save=False)
+        objection.save()
+        record(
+            actor=actor,
+            action="objection.submit",
+            obj=objection,
+            after={"real_name": real_name, "unit": unit_name, "proposal": getattr(proposal, "pk", None)},
+        )
+    return objection
+
+
+def handle_objection(*, actor, objection: Objection, upheld: bool, result: str) -> Objection:
+    _admin(actor)
+    result = (result or "").strip()
+    if not result:
+        raise ValidationError({"result": [_("Record the handling result.")]})
+    with transaction.atomic():
+        objection = Objection.objects.select_for_update().get(pk=objection.pk)
+        before = objection.status
+        objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
+        objection.result, objection.handled_by, objection.handled_at = result, actor, timezone.now()
+        objection.save()
+        record(
+            actor=actor,
+            action="objection.handle",
+            obj=objection,
+            before={"status": before},
+            after={"status": objection.status},
+            reason=result,
+        )
+    return objection
+
+
+def finalise(*, actor, call) -> str:
+    """After the period, with every objection resolved: winners awarded, others not; or 流榜."""
+    _admin(actor)
+    notice = Notice.objects.filter(call=call).first()
+    if notice is None or call.status != CallStatus.IN_NOTICE:
+        raise ValidationError(_("The call is not in public notice."))
+    if timezone.localdate() <= notice.ends_on:
+        raise ValidationError(_("The notice period runs until %(end)s.") % {"end": notice.ends_on})
+    if notice.objections.filter(status=ObjectionStatus.OPEN).exists():
+        raise ValidationError(_("Every objection needs a recorded result first."))
+    upheld_on_winner = notice.objections.filter(
+        status=ObjectionStatus.UPHELD, proposal__status=ProposalStatus.RECOMMENDED
+    ).exists()
+    if upheld_on_winner:
+        raise ValidationError(
+            _("An objection against a recommended proposal was upheld: change the winners before finalising.")
+        )
+    with transaction.atomic():
+        winners = list(Proposal.objects.filter(call=call, status=ProposalStatus.RECOMMENDED))
+        for proposal in winners:
+            proposal_services.advance(actor=actor, proposal=proposal, action="award", notify="awarded")
+        for proposal in Proposal.objects.filter(
+            call=call, status__in=[ProposalStatus.RANKED, ProposalStatus.UNDER_REVIEW]
+        ):
+            proposal_services.advance(actor=actor, proposal=proposal, action="not_award", notify="not_awarded")
+        notice.finalised_at = timezone.now()
+        notice.save(update_fields=["finalised_at"])
+        if winners:
+            call_services.award_call(actor=actor, call=call)
+            return "awarded"
+        call_services.fail_call(actor=actor, call=call, reason=_("No eligible winner (流榜)."))
+        return "failed"
+
+
+def fail_without_winner(*, actor, call, reason: str):
+    """流榜 before notice: no proposal reached the threshold."""
+    _admin(actor)
+    with transaction.atomic():
+        for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE):
+            proposal_services.advance(actor=actor, proposal=proposal, action="not_award", notify="not_awarded")
+        return call_services.fail_call(actor=actor, call=call, reason=reason)
