@@ -100,3 +100,13 @@ def test_without_redis_celery_is_eager_and_says_so_once():
 def test_time_and_language_defaults(settings):
     assert settings.LANGUAGE_CODE == "zh-hans"
     assert settings.TIME_ZONE == "Asia/Shanghai" and settings.USE_TZ
+
+
+def test_collectstatic_works_with_production_storage(tmp_path):
+    """Manifest storage fails on a missing file that CSS or JS refers to (e.g. a source map)."""
+    result = run_manage(
+        "collectstatic", "--noinput", DEBUG="0", SECRET_KEY=PROD_KEY, ALLOWED_HOSTS="jiebang.example.org",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "static" / "staticfiles.json").exists()
