@@ -214,6 +214,8 @@ def submit_objection(
     """Written, signed (real name or the unit's seal), within the period — or refused with the reason."""
     if not getattr(actor, "is_authenticated", False):
         raise PermissionDenied
+    if proposal is not None and proposal.call_id != notice.call_id:
+        raise ValidationError({"proposal": [_("That proposal is not part of this notice.")]})
     today = timezone.localdate()
     if today < notice.starts_on or today > notice.ends_on or notice.finalised_at:
         raise ValidationError(
@@ -257,7 +259,9 @@ def handle_objection(*, actor, objection: Objection, upheld: bool, result: str) 
     if not result:
         raise ValidationError({"result": [_("Record the handling result.")]})
     with transaction.atomic():
-        objection = Objection.objects.select_for_update().get(pk=objection.pk)
+        objection = Objection.objects.select_for_update().select_related("notice").get(pk=objection.pk)
+        if objection.status != ObjectionStatus.OPEN or objection.notice.finalised_at:
+            raise ValidationError(_("This objection has already been handled."))
         before = objection.status
         objection.status = ObjectionStatus.UPHELD if upheld else ObjectionStatus.DISMISSED
         objection.result, objection.handled_by, objection.handled_at = result, actor, timezone.now()
@@ -307,10 +311,31 @@ def finalise(*, actor, call) -> str:
         return "failed"
 
 
+def withdraw_recommendation(*, actor, proposal, reason: str):
+    """During the notice: an upheld objection takes a winner off the list (the rest stand).
+    A replacement winner would need a notice of its own, so none is added here."""
+    _admin(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": [_("Give the reason (e.g. the upheld objection).")]})
+    with transaction.atomic():
+        proposal_services.advance(actor=actor, proposal=proposal, action="unrecommend", reason=reason)
+        Recommendation.objects.filter(proposal=proposal).delete()
+        record(
+            actor=actor,
+            action="call.withdraw_recommendation",
+            obj=proposal.call,
+            after={"proposal": proposal.pk},
+            reason=reason,
+        )
+
+
 def fail_without_winner(*, actor, call, reason: str):
-    """流榜 before notice: no proposal reached the threshold."""
+    """流榜: no proposal can be awarded (before or during the notice)."""
     _admin(actor)
     with transaction.atomic():
+        Recommendation.objects.filter(call=call).delete()
         for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE):
             proposal_services.advance(actor=actor, proposal=proposal, action="not_award", notify="not_awarded")
+        Notice.objects.filter(call=call, finalised_at__isnull=True).update(finalised_at=timezone.now())
         return call_services.fail_call(actor=actor, call=call, reason=reason)

@@ -42,6 +42,8 @@ def _parse(value, criterion) -> Decimal | None:
         points = Decimal(str(value))
     except InvalidOperation:
         raise ValidationError({f"c{criterion.pk}": [_("Enter a number.")]}) from None
+    if not points.is_finite():
+        raise ValidationError({f"c{criterion.pk}": [_("Enter a number.")]})
     if points < 0 or points > criterion.max_points:
         raise ValidationError(
             {
@@ -90,6 +92,8 @@ def save_draft(
 def submit(*, actor, assignment: Assignment) -> Score:
     """Lock the score: every criterion scored, comments where required, a reason for a veto."""
     call = assignment.proposal.call
+    if call.status != CallStatus.UNDER_REVIEW:
+        raise ValidationError(_("Scoring is open only while the call is under review."))
     with transaction.atomic():
         score = Score.objects.select_for_update().get(pk=_score_for(assignment).pk)
         if score.status != ScoreStatus.DRAFT:
@@ -131,9 +135,13 @@ def reopen(*, actor, score: Score, reason: str) -> Score:
     if not reason:
         raise ValidationError({"reason": [_("Give the reason for reopening.")]})
     with transaction.atomic():
-        score = Score.objects.select_for_update().get(pk=score.pk)
+        score = Score.objects.select_for_update().select_related("assignment__proposal__call").get(pk=score.pk)
         if score.status != ScoreStatus.SUBMITTED:
             raise ValidationError(_("Only a submitted score can be reopened."))
+        if score.assignment.proposal.call.status != CallStatus.UNDER_REVIEW:
+            raise ValidationError(
+                _("Scores can be reopened only while the call is under review (before ranking is published).")
+            )
         before = {"status": score.status, "total": score.total}
         score.status, score.submitted_at, score.total = ScoreStatus.DRAFT, None, None
         score.save()
