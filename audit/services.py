@@ -15,6 +15,14 @@ from audit.models import GENESIS_HASH, AuditEntry, AuditHead
 SYSTEM_ACTOR = "system"
 # Never copied into an audit entry, whatever a caller passes.
 _SECRET_FIELDS = {"password"}
+# Personal ID numbers are kept masked in the trail (supervisors read it; only
+# administrators may see full numbers, on the records themselves).
+_MASKED_FIELDS = {"id_number"}
+
+
+def _mask(value):
+    text = str(value or "")
+    return text[:6] + "*" * max(len(text) - 8, 0) + text[-2:] if len(text) >= 8 else "*" * len(text)
 
 
 def _jsonable(value):
@@ -32,7 +40,8 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
             continue
         if field.name in _SECRET_FIELDS:
             continue
-        data[field.name] = getattr(instance, field.attname)
+        value = getattr(instance, field.attname)
+        data[field.name] = _mask(value) if field.name in _MASKED_FIELDS else value
     return _jsonable(data)
 
 

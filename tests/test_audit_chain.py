@@ -136,3 +136,15 @@ def test_login_is_audited_with_ip_and_request_id(client, administrator):
     entry = AuditEntry.objects.get(action="user.login")
     assert entry.actor == administrator
     assert entry.ip == "10.1.2.3" and entry.request_id == "login-req-1"
+
+
+@pytest.mark.django_db
+def test_snapshots_mask_id_numbers_and_drop_passwords(lead_applicant):
+    from audit.services import snapshot
+    from proposals.models import Person
+    from proposals.validators import id_check_character
+
+    first17 = "15010219800101123"
+    person = Person(name="张三", id_number=first17 + id_check_character(first17))
+    assert snapshot(person)["id_number"] == "150102**********" + person.id_number[-2:]
+    assert "password" not in snapshot(lead_applicant)

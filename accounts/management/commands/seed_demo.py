@@ -54,6 +54,7 @@ class Command(BaseCommand):
     def extensions(self):
         """Later apps add their demo data here (calls, proposals, reviews)."""
         from calls.demo import seed_calls
+        from experts.demo import seed_experts
         from proposals.demo import seed_proposals
 
-        return [seed_calls, seed_proposals]
+        return [seed_calls, seed_proposals, seed_experts]
