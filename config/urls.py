@@ -19,7 +19,9 @@ urlpatterns += i18n_patterns(
     path("accounts/", include("accounts.urls")),
     path("audit/", include("audit.urls")),
     path("calls/", include("calls.urls")),
+    path("experts/", include("experts.urls")),
     path("proposals/", include("proposals.urls")),
+    path("reviews/", include("reviews.urls")),
     prefix_default_language=False,
 )
 

@@ -123,7 +123,8 @@ def sync(proposals, experts=None) -> dict:
             for key, h in wanted.items()
             if key not in have
         ]
-        Conflict.objects.bulk_create(new, batch_size=2000)
+        # Two syncs may overlap (a submission and a routing run): the second skips rows already there.
+        Conflict.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
         created = len(new)
     return {"hits": len(hits), "created": created, "removed": removed}
 
@@ -139,10 +140,19 @@ def blocked_pairs(proposal_ids) -> set[tuple[int, int]]:
 
 def decide(*, actor, conflict: Conflict, confirm: bool) -> Conflict:
     """An administrator confirms or dismisses a possible (name-only) conflict; it sticks."""
+    import rules
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.utils.translation import gettext as _
+
     from audit.services import record
 
+    if not rules.has_perm("reviews.manage_draw", actor):
+        raise PermissionDenied
     with transaction.atomic():
         conflict = Conflict.objects.select_for_update().get(pk=conflict.pk)
+        if conflict.reason != ConflictReason.NAME_MATCH or conflict.declared:
+            # Hard rules (employer, team, avoid-lists, declarations) are not up for decision.
+            raise ValidationError(_("Only a possible (name-only) conflict can be confirmed or dismissed."))
         before = conflict.status
         conflict.status = ConflictStatus.CONFIRMED if confirm else ConflictStatus.DISMISSED
         conflict.decided_by, conflict.decided_at = actor, timezone.now()

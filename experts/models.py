@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -15,6 +15,14 @@ from proposals.validators import mask_id_number, validate_id_number
 
 # The 3-year rule: a former employer counts for this long after leaving.
 FORMER_EMPLOYER_YEARS = 3
+
+
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February → 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
 
 
 class Expert(models.Model):
@@ -54,8 +62,7 @@ class Expert(models.Model):
 
     def employers_within(self, on: date | None = None) -> set[int]:
         """Organisation ids employing the expert now or within FORMER_EMPLOYER_YEARS of ``on``."""
-        on = on or timezone.localdate()
-        since = on - timedelta(days=365 * FORMER_EMPLOYER_YEARS)
+        since = years_before(on or timezone.localdate(), FORMER_EMPLOYER_YEARS)
         return {e.organization_id for e in self.employments.all() if e.ended_on is None or e.ended_on >= since}
 
     @property
@@ -65,8 +72,7 @@ class Expert(models.Model):
 
 class EmploymentQuerySet(models.QuerySet):
     def relevant(self, on: date | None = None):
-        on = on or timezone.localdate()
-        since = on - timedelta(days=365 * FORMER_EMPLOYER_YEARS)
+        since = years_before(on or timezone.localdate(), FORMER_EMPLOYER_YEARS)
         return self.filter(Q(ended_on__isnull=True) | Q(ended_on__gte=since))
 
 

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ReviewsConfig(AppConfig):
     name = "reviews"
     verbose_name = _("Review")
+
+    def ready(self):
+        from reviews.panels import register_panels
+
+        register_panels()

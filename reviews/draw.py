@@ -58,8 +58,10 @@ def eligible_pool(call, fields: list[str]) -> list[int]:
         .annotate(n=Count("pk"))
         .values_list("expert_id", "n")
     )
+    # Experts already drawn for this call are not drawn again ("draw more" brings new people).
+    already = set(Invitation.objects.filter(draw__call=call).values_list("expert_id", flat=True))
     pool = []
-    for expert in Expert.objects.filter(active=True).prefetch_related("employments"):
+    for expert in Expert.objects.filter(active=True).exclude(pk__in=already).prefetch_related("employments"):
         if not set(expert.fields) & set(fields):
             continue
         if busy.get(expert.pk, 0) >= expert.yearly_cap:
@@ -167,18 +169,21 @@ def verify(draw: Draw) -> list[str]:
     if draw.status != DrawStatus.DRAWN:
         return [_("The draw has not been made yet.")]
     if commitment_of(draw.seed) != draw.commitment:
-        problems.append("commitment: SHA-256(seed) differs from the published commitment")
+        problems.append(_("commitment: SHA-256(seed) differs from the published commitment"))
     if pool_hash_of(draw.call.code, draw.fields, draw.rule_version, draw.pool) != draw.pool_hash:
-        problems.append("pool_hash: the stored pool does not hash to the recorded value")
+        problems.append(_("pool_hash: the stored pool does not hash to the recorded value"))
     expected = rank(draw.seed, draw.pool)
     if expected != draw.ranking:
-        problems.append("ranking: HMAC ranking of the pool differs from the stored ranking")
+        problems.append(_("ranking: HMAC ranking of the pool differs from the stored ranking"))
     for invitation in draw.invitations.all():
         if invitation.rank > len(expected) or expected[invitation.rank - 1] != invitation.expert_id:
-            problems.append(f"invitation rank {invitation.rank}: expert {invitation.expert_id} is not at that place")
+            problems.append(
+                _("invitation rank %(rank)d: expert %(expert)d is not at that place")
+                % {"rank": invitation.rank, "expert": invitation.expert_id}
+            )
     panel = [i for i in draw.invitations.all() if i.replaces_id is None and i.rank <= draw.panel_size]
     if len(panel) != min(draw.panel_size, len(expected)):
-        problems.append("panel: the first k places were not all invited")
+        problems.append(_("panel: the first k places were not all invited"))
     return problems
 
 
@@ -260,6 +265,8 @@ def respond(*, actor, invitation: Invitation, accept: bool, reason: str = "") ->
         return invitation
     with transaction.atomic():
         invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+        if invitation.status != InvitationStatus.PENDING:  # closed meanwhile (e.g. marked no-show)
+            raise ValidationError(_("This invitation is no longer open."))
         invitation.status, invitation.responded_at = InvitationStatus.ACCEPTED, timezone.now()
         invitation.save()
         record(
@@ -278,5 +285,8 @@ def mark_no_show(*, actor, invitation: Invitation, reason: str = "") -> Invitati
 
 
 def withdraw_for_conflict(*, actor, invitation: Invitation, reason: str) -> Invitation | None:
-    """A late conflict that concerns the whole call (e.g. a new employer): next backup in."""
+    """A late conflict that concerns the whole call (e.g. a new employer): next backup in.
+    By the expert itself or an administrator."""
+    if invitation.expert.user_id != getattr(actor, "pk", None) and not rules.has_perm("reviews.manage_draw", actor):
+        raise PermissionDenied
     return _close(invitation, InvitationStatus.CONFLICT, actor=actor, reason=reason)

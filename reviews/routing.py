@@ -109,3 +109,60 @@ def reroute_panel(call, *, actor=None) -> RoutingReport:
             },
         )
     return report
+
+
+def route_assignment(*, actor, call, k) -> RoutingReport:
+    """Assignment mode: store the min-cost-flow solution for the call (reviews.assignment).
+
+    Idempotent: active assignments that the solution keeps stay as they are,
+    the others are deactivated, missing pairs are created; one audit entry per run.
+    Raises reviews.assignment.AssignmentError (nothing stored) when k cannot be met.
+    """
+    from calls.models import Call
+    from reviews.assignment import plan_call
+
+    if not rules.has_perm("reviews.manage_draw", actor):
+        raise PermissionDenied
+    report = RoutingReport()
+    with transaction.atomic():
+        # One routing run per call at a time (no-op on SQLite, which serialises writers anyway).
+        Call.objects.select_for_update().filter(pk=call.pk).first()
+        plan = plan_call(call, k)
+        report.proposals = len(plan.problem.proposals)
+        wanted = {(e, pid) for pid, experts in plan.solution.items() for e in experts}
+        have = {
+            (e, pid): pk
+            for pk, e, pid in Assignment.objects.filter(
+                proposal_id__in=plan.problem.proposals, active=True
+            ).values_list("pk", "expert_id", "proposal_id")
+        }
+        ended = [pk for pair, pk in have.items() if pair not in wanted]
+        for start in range(0, len(ended), 5000):
+            report.ended += Assignment.objects.filter(pk__in=ended[start : start + 5000]).update(active=False)
+        new = [Assignment(proposal_id=pid, expert_id=e) for e, pid in sorted(wanted - have.keys())]
+        Assignment.objects.bulk_create(new, batch_size=2000)
+        report.created = len(new)
+        loads = {}
+        for e, _pid in wanted:
+            loads[e] = loads.get(e, 0) + 1
+        record(
+            actor=actor,
+            action="routing.assignment",
+            object_type="calls.call",
+            object_id=call.pk,
+            object_repr=str(call),
+            after={
+                "k": k,
+                "proposals": report.proposals,
+                "pool": plan.problem.pool,
+                "pool_size": len(plan.problem.experts),
+                "blocked_pairs": len(plan.problem.blocked),
+                "created": report.created,
+                "ended": report.ended,
+                "kept": len(wanted) - report.created,
+                "reviewers": len(loads),
+                "max_load": max(loads.values(), default=0),
+                "min_load": min(loads.values(), default=0),
+            },
+        )
+    return report

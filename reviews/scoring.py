@@ -154,16 +154,16 @@ def declare_conflict(*, actor, assignment: Assignment, reason: str, detail: str 
     from reviews.routing import reroute_panel
 
     with transaction.atomic():
-        avoidance.declare(
+        conflict = avoidance.declare(
             actor=actor, expert=assignment.expert, proposal=assignment.proposal, reason=reason, detail=detail
         )
         Assignment.objects.filter(pk=assignment.pk).update(active=False)
         record(
             actor=actor,
-            action="assignment.withdraw",
+            action="assignment.withdraw_for_conflict",
             obj=assignment,
             before={"active": True},
-            after={"active": False},
-            reason=reason,
+            after={"active": False, "conflict": conflict.pk, "reason": reason},
+            reason=detail or reason,
         )
     reroute_panel(assignment.proposal.call, actor=None)

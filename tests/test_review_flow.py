@@ -375,8 +375,9 @@ def test_declaring_a_conflict_while_scoring_withdraws_and_invites_the_next_backu
     # The other proposal stays with the expert.
     other = review.assignment(review.proposals[1], expert)
     assert scoring.assignment_for_expert(expert.user, other.pk).pk == other.pk
-    (withdraw,) = audit("assignment.withdraw", assignment)
-    assert withdraw.reason == ConflictReason.TEACHER_STUDENT and withdraw.after == {"active": False}
+    (withdraw,) = audit("assignment.withdraw_for_conflict", assignment)
+    assert withdraw.reason == "项目负责人是我的博士生" and withdraw.after["active"] is False
+    assert withdraw.after["reason"] == ConflictReason.TEACHER_STUDENT
 
     # Below programme.min_reviewers: the next backup in draw order is invited, never a redraw.
     first_backup, second_backup = invitations[3], invitations[4]

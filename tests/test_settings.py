@@ -105,7 +105,11 @@ def test_time_and_language_defaults(settings):
 def test_collectstatic_works_with_production_storage(tmp_path):
     """Manifest storage fails on a missing file that CSS or JS refers to (e.g. a source map)."""
     result = run_manage(
-        "collectstatic", "--noinput", DEBUG="0", SECRET_KEY=PROD_KEY, ALLOWED_HOSTS="jiebang.example.org",
+        "collectstatic",
+        "--noinput",
+        DEBUG="0",
+        SECRET_KEY=PROD_KEY,
+        ALLOWED_HOSTS="jiebang.example.org",
         STATIC_ROOT=str(tmp_path / "static"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
