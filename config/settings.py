@@ -129,6 +129,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "calls.close_overdue",
         "schedule": timedelta(minutes=1),
     },
+    "invitation-reminders-and-expiry": {
+        "task": "reviews.invitation_housekeeping",
+        "schedule": timedelta(minutes=15),
+    },
     "verify-audit-chain": {
         "task": "audit.verify_chain",
         "schedule": timedelta(hours=6),

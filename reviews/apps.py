@@ -7,6 +7,7 @@ class ReviewsConfig(AppConfig):
     verbose_name = _("Review")
 
     def ready(self):
+        from reviews import reminders  # noqa: F401  (registers the beat task)
         from reviews.panels import register_panels
 
         register_panels()
