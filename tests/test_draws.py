@@ -25,6 +25,14 @@ OTHERS = ["issuer", "lead_applicant", "member_applicant", "outsider_applicant", 
 CAST_STATUS = {**READERS, **dict.fromkeys(OTHERS, 403)}
 
 
+def zh(message: str) -> str:
+    """The message as the (Chinese, default-language) pages and commands show it."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return translation.gettext(message)
+
+
 def call_page(call) -> str:
     return f"/reviews/calls/{call.code}/draws/"
 
@@ -169,7 +177,7 @@ def test_commit_perform_verify_round_trip_through_the_pages(administrator, clien
 
     # A draw is made once.
     html = c.post(f"/reviews/draws/{draw.pk}/perform/", follow=True).content.decode()
-    assert "This draw has already been made." in html
+    assert zh("This draw has already been made.") in html
     assert Invitation.objects.filter(draw=draw).count() == 5
 
 
@@ -248,7 +256,7 @@ def test_verify_draw_command_exit_codes(administrator, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         ManagementUtility(["manage.py", "verify_draw", str(draw.pk)]).execute()
     assert exit_info.value.code == 1
-    assert "ranking: HMAC ranking of the pool differs" in capsys.readouterr().err
+    assert zh("ranking: HMAC ranking of the pool differs from the stored ranking") in capsys.readouterr().err
 
 
 @pytest.mark.django_db
@@ -259,19 +267,25 @@ def test_verify_draw_names_each_problem(administrator):
     call_command("verify_draw", str(draw.pk))
 
     Draw.objects.filter(pk=draw.pk).update(pool=draw.pool[:-1])
-    with pytest.raises(CommandError, match="pool_hash: the stored pool does not hash"):
+    with pytest.raises(
+        CommandError, match=re.escape(zh("pool_hash: the stored pool does not hash to the recorded value"))
+    ):
         call_command("verify_draw", str(draw.pk))
     Draw.objects.filter(pk=draw.pk).update(pool=draw.pool, seed="ab" * 32)
-    with pytest.raises(CommandError, match="commitment: SHA-256") as error:
+    with pytest.raises(
+        CommandError, match=re.escape(zh("commitment: SHA-256(seed) differs from the published commitment"))
+    ) as error:
         call_command("verify_draw", str(draw.pk))
-    assert "ranking" in str(error.value)
+    assert zh("ranking: HMAC ranking of the pool differs from the stored ranking") in str(error.value)
     Draw.objects.filter(pk=draw.pk).update(seed=draw.seed)
     Invitation.objects.filter(draw=draw, rank=1).update(rank=99)
-    with pytest.raises(CommandError, match="invitation rank 99"):
+    with pytest.raises(CommandError) as error:
         call_command("verify_draw", str(draw.pk))
+    rank_99 = zh("invitation rank %(rank)d: expert %(expert)d is not at that place") % {"rank": 99, "expert": 0}
+    assert rank_99.split("0")[0].rstrip() in str(error.value)
 
     committed = draw_service.commit(actor=administrator, call=call, panel_size=1, backups=0)
-    with pytest.raises(CommandError, match="has not been made yet"):
+    with pytest.raises(CommandError, match=re.escape(zh("The draw has not been made yet."))):
         call_command("verify_draw", str(committed.pk))
     with pytest.raises(CommandError, match="No draw with id 999999"):
         call_command("verify_draw", "999999")
@@ -285,7 +299,7 @@ def test_a_tampered_draw_shows_its_problems_on_the_record_page(administrator, cl
     Draw.objects.filter(pk=draw.pk).update(ranking=list(reversed(draw.ranking)))
     html = client_for(administrator).get(record_page(draw)).content.decode()
     assert 'data-testid="verify-ok"' not in html
-    assert "ranking: HMAC ranking of the pool differs" in cell(html, "verify-problems")
+    assert zh("ranking: HMAC ranking of the pool differs from the stored ranking") in cell(html, "verify-problems")
 
 
 # --- replacement order -------------------------------------------------------------------------
@@ -551,7 +565,7 @@ def test_administrator_dashboard_lists_undrawn_calls_and_waiting_draws(
     for invitation in drawn(answered, administrator, panel_size=2).invitations.select_related("expert__user"):
         draw_service.respond(actor=invitation.expert.user, invitation=invitation, accept=True)
     c = client_for(administrator)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(13):
         html = c.get("/en/accounts/dashboard/").content.decode()
     undrawn_cell = cell(html, "undrawn-calls")
     assert undrawn.code in undrawn_cell and f"/reviews/calls/{undrawn.code}/draws/" in undrawn_cell
