@@ -4,6 +4,11 @@ Calls are created and moved along only through ``calls.services``, so the audit
 trail records every step. Past deadlines are demo history: a call that must end
 up closed (or later) is published with a future deadline, then its deadline is
 moved into the past with a plain update, and then it is closed like any other.
+
+A call whose final status is a review stage (under review, in notice, awarded,
+failed) is only closed here: ``reviews.demo`` takes it the rest of the way through
+``reviews.decisions`` once its proposals and the expert pool exist, so its
+proposals, scores, ranking and notice match its status.
 """
 
 from datetime import date, datetime, time, timedelta
@@ -63,7 +68,7 @@ PREV, CUR = -1, 0  # programme year: previous or current
 #       deadline: days from today, or (month, day) in the programme year)
 # terms: (field, period in months, fiscal cap, issuer contribution (万元), max winners, IP terms)
 # tasks and targets: items separated by "；"; a target is "name comparator value unit".
-# reason: why the call was returned (a draft), withdrawn or declared failed.
+# reason: why the call was returned (a draft), withdrawn or declared failed (by reviews.demo).
 CALLS = [
     {
         "ref": (PREV, 1, "新型储能突围工程", "storage_lab", ["bj_storage"], S.AWARDED, (5, 30)),
@@ -256,17 +261,16 @@ CALLS = [
     },
 ]
 
-# The services each final status is reached through, in order.
+# The services each final status is reached through, in order. A call bound for a review stage
+# stops at "close" here (REVIEW_STAGES): reviews.demo.seed_reviews moves it on through reviews.decisions.
+REVIEW_STAGES = {S.UNDER_REVIEW, S.IN_NOTICE, S.AWARDED, S.FAILED}
 PATHS = {
     S.DRAFT: [],
     S.PENDING: ["submit"],
     S.PUBLISHED: ["submit", "approve"],
     S.WITHDRAWN: ["submit", "withdraw"],
     S.CLOSED: ["submit", "approve", "close"],
-    S.UNDER_REVIEW: ["submit", "approve", "close", "start_review"],
-    S.IN_NOTICE: ["submit", "approve", "close", "start_review", "start_notice"],
-    S.AWARDED: ["submit", "approve", "close", "start_review", "start_notice", "award"],
-    S.FAILED: ["submit", "approve", "close", "start_review", "fail"],
+    **dict.fromkeys(REVIEW_STAGES, ["submit", "approve", "close"]),
 }
 
 
@@ -338,10 +342,6 @@ def _create(item: dict, programme: Programme, orgs: dict, users: dict, admin: Us
         "withdraw": lambda c: services.withdraw_call(actor=user, call=c, reason=reason),
         "approve": lambda c: services.approve_call(actor=admin, call=c),
         "close": lambda c: services.close_call(actor=None, call=c),
-        "start_review": lambda c: services.start_review(actor=admin, call=c),
-        "start_notice": lambda c: services.start_notice(actor=admin, call=c),
-        "award": lambda c: services.award_call(actor=admin, call=c),
-        "fail": lambda c: services.fail_call(actor=admin, call=c, reason=reason),
     }
     _username, contact_name, phone = ISSUERS[issuer_key]
     fields = {

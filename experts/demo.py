@@ -5,7 +5,9 @@ Experts, their employment history and avoid-lists are created with the ORM (one 
 ``reviews.routing``, so the audit trail records them. The pool is sized per field so that every
 demo call has at least ``min_reviewers + 3`` eligible experts; the rare-earth pool is exactly that,
 which makes it likely (not certain: the ranking is an HMAC with a fresh secret seed, and a demo
-never redraws) that expert1 sits on the panel of the call under review.
+never redraws) that expert1 sits on the panel of the call under review. That call is still closed
+here (calls.demo stops review-stage calls at "closed"); reviews.demo starts its review and draws
+the panels of the later-stage calls with ``review_setup``.
 """
 
 import hashlib
@@ -55,8 +57,9 @@ PREFIXES = DISTRICTS | {"陕西省": "610403", "甘肃省": "620102", "山西省
 
 # username, name ("-": the demo user's display name), title, type, employer, fields.
 # Field coverage (eligible = not linked to the call's issuers): 8 each for rare earth (exactly
-# min_reviewers + 3, so expert1 has a good chance in JB-…-004), clean coal, dairy, seed, grassland and
-# ecology; 8–9 for energy storage.
+# min_reviewers + 3, so expert1 has a good chance in JB-…-004), dairy, seed, grassland and ecology;
+# 9 for clean coal; 11–12 for energy storage, whose demo proposals conflict with three of them
+# (expert33–35 keep those panels at min_reviewers after a decline).
 EXPERTS = """
 expert1 - 教授 technical ag_univ rare_earth
 expert2 - 研究员 management grass_inst grassland,seed,ecology
@@ -90,6 +93,9 @@ expert29 汪德明 研究员 technical hetao seed,grassland,ecology
 expert30 格日勒图 研究员 technical desert_inst ecology,grassland
 expert31 姚秀英 教授 technical qinchuan grassland,ecology,seed
 expert32 石建华 研究员 management assoc seed,ecology,grassland
+expert33 罗志坚 正高级工程师 technical energy_inst energy_storage,new_energy
+expert34 邱晓梅 教授 technical qc_univ energy_storage,clean_coal
+expert35 秦立华 教授 technical jh_univ energy_storage,new_energy
 """
 # Former employers: username -> (employer, started, ended: a date, or months before today).
 # Within 3 years an employer still counts (avoidance, and the draw leaves out the issuer's people).
@@ -224,12 +230,12 @@ def _code(status: str) -> str:
     return f"JB-{year + offset}-{number:03d}"
 
 
-def _review_setup(call: Call, admin: User) -> Draw:
+def review_setup(call: Call, admin: User, backups: int = 3) -> Draw:
     """Commit and perform the draw; every invited expert accepts but one, who declines (the next backup
     comes in); then route, bringing in backups while conflicts leave a proposal short. Never a redraw."""
     blocked = {e for e, _p in avoidance.blocked_pairs(reviewable_proposals(call).values_list("pk", flat=True))}
     with transaction.atomic():
-        draw = draws.commit(actor=admin, call=call, panel_size=call.programme.min_reviewers, backups=3)
+        draw = draws.commit(actor=admin, call=call, panel_size=call.programme.min_reviewers, backups=backups)
         draw = draws.perform(actor=admin, draw=draw)
         invited = list(draw.invitations.filter(status=InvitationStatus.PENDING).select_related("expert__user"))
         # Someone who declines: not a demo login, not expert1, not an expert kept off a proposal.
@@ -276,7 +282,7 @@ def _seed(stdout) -> int:
     draw = call.draws.order_by("committed_at").first()
     new_draw = draw is None
     if new_draw:
-        draw = _review_setup(call, admin)
+        draw = review_setup(call, admin)
     expert1 = Expert.objects.get(user__username="expert1")
     panel = draw.invitations.filter(status=InvitationStatus.ACCEPTED).select_related("expert")
     on_panel = any(i.expert_id == expert1.pk for i in panel)
@@ -290,6 +296,6 @@ def _seed(stdout) -> int:
         f"{'made' if new_draw else 'kept'} (pool {len(draw.pool)}, accepted: {accepted}); "
         f"expert1 {'is' if on_panel else 'is NOT'} on the panel and assigned {mine} of "
         f"{reviewable_proposals(call).count()} proposals; {_code(CallStatus.CLOSED)} is left for a live draw. "
-        f"Extra expert logins expert8–expert32, same demo password.\n"
+        f"Extra expert logins expert8–expert35, same demo password.\n"
     )
     return new_orgs + new_users + new_experts + new_draw

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from audit.services import record
 from calls import services as call_services
 from calls.choices import CallStatus, SupportMode
+from calls.models import Call
 from proposals import services as proposal_services
 from proposals.choices import FundingSource, ProposalStatus
 from proposals.models import Proposal
@@ -85,6 +86,7 @@ RANKABLE = [ProposalStatus.UNDER_REVIEW, ProposalStatus.RANKED, ProposalStatus.R
 def rank_call(*, actor, call, allow_incomplete: bool = False) -> list[aggregation.Ranked]:
     """Fix the results and ranks. Every active assignment must have submitted its score."""
     _admin(actor)
+    call = Call.objects.get(pk=call.pk)  # the status may have moved since the caller loaded it
     if call.status != CallStatus.UNDER_REVIEW:
         raise ValidationError(_("Only a call under review can be ranked."))
     missing = sum(total - done for done, total in progress(call).values())
@@ -132,6 +134,7 @@ def confirm_winners(*, actor, call, amounts: dict[int, Decimal]) -> list[Recomme
     amount within its fiscal request, and the total never above the call's fiscal cap.
     """
     _admin(actor)
+    call = Call.objects.get(pk=call.pk)  # the status may have moved since the caller loaded it
     if call.status != CallStatus.UNDER_REVIEW:
         raise ValidationError(_("Winners are confirmed while the call is under review."))
     limit = call.max_winners if call.support_mode == SupportMode.HORSE_RACE else 1
@@ -189,7 +192,11 @@ def open_notice(*, actor, call, starts_on=None) -> Notice:
     _admin(actor)
     if not Recommendation.objects.filter(call=call).exists():
         raise ValidationError(_("Confirm the winners first (or declare the call failed)."))
-    starts_on = starts_on or timezone.localdate()
+    today = timezone.localdate()
+    starts_on = starts_on or today
+    if starts_on < today:
+        # A notice that has already run would leave nobody the chance to object.
+        raise ValidationError(_("The notice cannot start in the past."))
     programme = call.programme
     holidays, worked = holiday_sets()
     ends_on = notice_end(
@@ -280,6 +287,7 @@ def handle_objection(*, actor, objection: Objection, upheld: bool, result: str) 
 def finalise(*, actor, call) -> str:
     """After the period, with every objection resolved: winners awarded, others not; or 流榜."""
     _admin(actor)
+    call = Call.objects.get(pk=call.pk)  # the status may have moved since the caller loaded it
     notice = Notice.objects.filter(call=call).first()
     if notice is None or call.status != CallStatus.IN_NOTICE:
         raise ValidationError(_("The call is not in public notice."))
@@ -333,6 +341,8 @@ def withdraw_recommendation(*, actor, proposal, reason: str):
 def fail_without_winner(*, actor, call, reason: str):
     """流榜: no proposal can be awarded (before or during the notice)."""
     _admin(actor)
+    if Objection.objects.filter(notice__call=call, status=ObjectionStatus.OPEN).exists():
+        raise ValidationError(_("Every objection needs a recorded result first."))
     with transaction.atomic():
         Recommendation.objects.filter(call=call).delete()
         for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE):

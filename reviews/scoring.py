@@ -84,6 +84,8 @@ def save_draft(
                 criterion=criterion,
                 defaults={"points": value, "comment": (comments.get(criterion.pk) or "").strip()},
             )
+        if veto and not call.veto_item:
+            raise ValidationError(_("This call has no veto item."))
         score.comment, score.veto, score.veto_reason = comment.strip(), bool(veto), veto_reason.strip()
         score.save()
     return score
@@ -104,6 +106,11 @@ def submit(*, actor, assignment: Assignment) -> Score:
             item = items.get(criterion.pk)
             if item is None or item.points is None:
                 problems.append(_("Score “%(name)s”.") % {"name": criterion.name})
+            elif not 0 <= item.points <= criterion.max_points:  # the rubric may have changed since the draft
+                problems.append(
+                    _("Score “%(name)s” again: at most %(max)s points.")
+                    % {"name": criterion.name, "max": format(criterion.max_points.normalize(), "f")}
+                )
         if call.comment_required and not score.comment:
             problems.append(_("An overall comment is required."))
         if score.veto and not score.veto_reason:

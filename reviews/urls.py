@@ -24,3 +24,15 @@ urlpatterns = [
     path("assignments/<int:pk>/", expert.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/declare/", expert.declare_conflict, name="declare"),
 ]
+
+# Scoring (views/scoring.py, routes in urls_scoring.py) and decisions, notice,
+# objections and results (views/decisions.py and views/notice.py, routes in urls_decisions.py).
+try:
+    from reviews.urls_scoring import urlpatterns as _scoring
+except ImportError:  # being built in this session
+    _scoring = []
+try:
+    from reviews.urls_decisions import urlpatterns as _decisions
+except ImportError:
+    _decisions = []
+urlpatterns += _scoring + _decisions

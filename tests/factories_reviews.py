@@ -133,6 +133,7 @@ def review_call(
     programme = programme or ProgrammeFactory()
     if horse_race:
         call_fields.update(support_mode=SupportMode.HORSE_RACE, max_winners=horse_race)
+    call_fields.setdefault("veto_item", "弄虚作假")
     call = open_call(programme, **call_fields)
     rubric = add_rubric(call, criteria)
     leads = [UserFactory(organization=OrganizationFactory(), is_applicant=True) for _ in range(proposals)]

@@ -56,7 +56,7 @@ def test_admin_dashboard_query_budget(administrator, client_for, django_assert_m
     for _ in range(extra_orgs):
         UserFactory(organization=OrganizationFactory(), is_applicant=True)
     c = client_for(administrator)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(14):
         assert c.get("/accounts/dashboard/").status_code == 200
 
 

@@ -738,7 +738,9 @@ NATIONAL_DAY = [date(2026, 10, d) for d in range(1, 8)]
         (5, "working", date(2026, 10, 12)),
     ],
 )
-def test_notice_period_follows_the_programme_and_the_holiday_table(administrator, days, kind, ends_on):
+def test_notice_period_follows_the_programme_and_the_holiday_table(administrator, days, kind, ends_on, monkeypatch):
+    # A notice may not start in the past: decide it on the day before, whatever today is.
+    monkeypatch.setattr(decisions.timezone, "localdate", lambda *args: date(2026, 9, 29))
     for day in NATIONAL_DAY:
         Holiday.objects.create(date=day, name="国庆节")
     Holiday.objects.create(date=date(2026, 9, 27), name="国庆节调休", working_day=True)
@@ -750,6 +752,13 @@ def test_notice_period_follows_the_programme_and_the_holiday_table(administrator
     assert review.call.status == CallStatus.IN_NOTICE
     (entry,) = audit("notice.open", notice)
     assert entry.after == {"starts_on": "2026-09-30", "ends_on": ends_on.isoformat()}
+
+
+def test_a_notice_cannot_start_in_the_past(administrator):
+    review = ranked_review(administrator, [[80, 85, 90]])
+    decisions.confirm_winners(actor=administrator, call=review.call, amounts={review.proposals[0].pk: D("100")})
+    with pytest.raises(ValidationError):
+        decisions.open_notice(actor=administrator, call=review.call, starts_on=timezone.localdate() - timedelta(days=1))
 
 
 def test_notice_starts_today_by_default_and_mails_the_winners(administrator, django_capture_on_commit_callbacks):

@@ -56,5 +56,6 @@ class Command(BaseCommand):
         from calls.demo import seed_calls
         from experts.demo import seed_experts
         from proposals.demo import seed_proposals
+        from reviews.demo import seed_reviews
 
-        return [seed_calls, seed_proposals, seed_experts]
+        return [seed_calls, seed_proposals, seed_experts, seed_reviews]
