@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "proposals",
     "experts",
     "reviews",
+    "exports",
 ]
 
 MIDDLEWARE = [

@@ -21,6 +21,7 @@ urlpatterns += i18n_patterns(
     path("calls/", include("calls.urls")),
     path("experts/", include("experts.urls")),
     path("proposals/", include("proposals.urls")),
+    path("exports/", include("exports.urls")),
     path("reviews/", include("reviews.urls")),
     prefix_default_language=False,
 )
