@@ -40,7 +40,7 @@ TRANSITIONS = {
         _t("recommend", {S.RANKED}, S.RECOMMENDED, is_administrator),
         _t("unrecommend", {S.RECOMMENDED}, S.RANKED, is_administrator),
         _t("award", {S.RECOMMENDED}, S.AWARDED, is_administrator),
-        _t("not_award", {S.UNDER_REVIEW, S.RANKED, S.RECOMMENDED}, S.NOT_AWARDED, is_administrator),
+        _t("not_award", {S.PASSED, S.UNDER_REVIEW, S.RANKED, S.RECOMMENDED}, S.NOT_AWARDED, is_administrator),
     ]
 }
 # Actions offered on the applicant's pages; the rest are driven by other modules.

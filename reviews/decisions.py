@@ -13,6 +13,7 @@ from audit.services import record
 from calls import services as call_services
 from calls.choices import CallStatus, SupportMode
 from calls.models import Call
+from experts import avoidance
 from proposals import services as proposal_services
 from proposals.choices import FundingSource, ProposalStatus
 from proposals.models import Proposal
@@ -39,9 +40,15 @@ def start_review(*, actor, call):
 def progress(call) -> dict:
     """{proposal id: (submitted scores, active assignments)}."""
     counts = defaultdict(lambda: [0, 0])
-    for proposal_id, status in Assignment.objects.filter(proposal__call=call, active=True).values_list(
-        "proposal_id", "score__status"
-    ):
+    rows = list(
+        Assignment.objects.filter(proposal__call=call, active=True).values_list(
+            "expert_id", "proposal_id", "score__status"
+        )
+    )
+    blocked = avoidance.blocked_pairs({pid for _e, pid, _s in rows})
+    for expert_id, proposal_id, status in rows:
+        if (expert_id, proposal_id) in blocked:  # a conflict found after routing: not counted
+            continue
         counts[proposal_id][1] += 1
         if status == ScoreStatus.SUBMITTED:
             counts[proposal_id][0] += 1
@@ -58,7 +65,11 @@ def compute(call) -> list[aggregation.Ranked]:
         .select_related("score")
         .prefetch_related("score__items")
     )
+    assignments = list(assignments)
+    blocked = avoidance.blocked_pairs({a.proposal_id for a in assignments})
     for assignment in assignments:
+        if (assignment.expert_id, assignment.proposal_id) in blocked:
+            continue
         score = assignment.score
         totals[assignment.proposal_id].append(score.total)
         vetoes[assignment.proposal_id] |= score.veto
@@ -81,6 +92,8 @@ def compute(call) -> list[aggregation.Ranked]:
 
 
 RANKABLE = [ProposalStatus.UNDER_REVIEW, ProposalStatus.RANKED, ProposalStatus.RECOMMENDED]
+# 流榜 also ends proposals that passed formal review but never reached the experts.
+UNFINISHED = [ProposalStatus.PASSED, *RANKABLE]
 
 
 def rank_call(*, actor, call, allow_incomplete: bool = False) -> list[aggregation.Ranked]:
@@ -147,6 +160,9 @@ def confirm_winners(*, actor, call, amounts: dict[int, Decimal]) -> list[Recomme
         .prefetch_related("budget_lines")
     }
     problems = []
+    for amount in amounts.values():
+        if not isinstance(amount, Decimal) or not amount.is_finite() or amount.as_tuple().exponent < -2:
+            raise ValidationError(_("Amounts are in 10k yuan with at most two decimals."))
     for pid, amount in amounts.items():
         proposal = proposals.get(pid)
         result = getattr(proposal, "result", None) if proposal else None
@@ -345,7 +361,7 @@ def fail_without_winner(*, actor, call, reason: str):
         raise ValidationError(_("Every objection needs a recorded result first."))
     with transaction.atomic():
         Recommendation.objects.filter(call=call).delete()
-        for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE):
+        for proposal in Proposal.objects.filter(call=call, status__in=UNFINISHED):
             proposal_services.advance(actor=actor, proposal=proposal, action="not_award", notify="not_awarded")
         Notice.objects.filter(call=call, finalised_at__isnull=True).update(finalised_at=timezone.now())
         return call_services.fail_call(actor=actor, call=call, reason=reason)

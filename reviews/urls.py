@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reviews import urls_decisions, urls_scoring
 from reviews.views import draws, expert
 
 app_name = "reviews"
@@ -25,14 +26,6 @@ urlpatterns = [
     path("assignments/<int:pk>/declare/", expert.declare_conflict, name="declare"),
 ]
 
-# Scoring (views/scoring.py, routes in urls_scoring.py) and decisions, notice,
-# objections and results (views/decisions.py and views/notice.py, routes in urls_decisions.py).
-try:
-    from reviews.urls_scoring import urlpatterns as _scoring
-except ImportError:  # being built in this session
-    _scoring = []
-try:
-    from reviews.urls_decisions import urlpatterns as _decisions
-except ImportError:
-    _decisions = []
-urlpatterns += _scoring + _decisions
+# Scoring (views/scoring.py) and decisions, notice, objections and results
+# (views/decisions.py, views/notice.py) keep their routes in their own modules.
+urlpatterns += urls_scoring.urlpatterns + urls_decisions.urlpatterns
