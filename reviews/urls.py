@@ -1,7 +1,7 @@
 from django.urls import path
 
 from reviews import urls_decisions, urls_scoring
-from reviews.views import draws, expert
+from reviews.views import draws, expert, files
 
 app_name = "reviews"
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("invitations/<int:pk>/<str:answer>/", expert.respond, name="respond"),
     path("assignments/<int:pk>/", expert.assignment_detail, name="assignment"),
     path("assignments/<int:pk>/declare/", expert.declare_conflict, name="declare"),
+    path("assignments/<int:pk>/attachments/<int:attachment_id>/", files.attachment, name="attachment"),
 ]
 
 # Scoring (views/scoring.py) and decisions, notice, objections and results

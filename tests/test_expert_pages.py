@@ -208,8 +208,12 @@ def test_assignment_page_shows_the_latest_frozen_submission_read_only(scene, cli
     budget = re.search(r'data-testid="budget">(.*?)</table>', html, re.S).group(1)
     assert "100.00" in budget and "200.00" in budget and "设备费" in budget
     attachments = re.search(r'data-testid="attachments">(.*?)</ul>', html, re.S).group(1)
-    assert "科研诚信承诺书.pdf" in attachments and "<a " not in attachments
-    assert "/attachments/" not in html
+    # Linked through the reviews app (the same check as this page), never the applicant's URL.
+    assert (
+        "科研诚信承诺书.pdf" in attachments
+        and f"/reviews/assignments/{scene.assignment.pk}/attachments/" in attachments
+    )
+    assert "/proposals/" not in attachments
     assert 'name="reason"' in html and "Declared: relative" in html and "on_team" not in html
 
     # The page shows the latest submitted version, not the live draft.
@@ -427,3 +431,30 @@ def test_review_pages_have_no_inline_code(scene, client_for):
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
         assert not re.search(r"\sstyle=", html), url
         assert not re.search(r"\son[a-z]+=", html), url
+
+
+def test_assigned_expert_downloads_the_submitted_attachments_and_nobody_else(scene, client_for, cast):
+    from django.core.files.base import ContentFile
+
+    from proposals.models import Attachment, Submission
+
+    attachment = Attachment(
+        proposal=scene.proposal,
+        kind="integrity_pledge",
+        original_name="承诺书.pdf",
+        size=30,
+        sha256="0" * 64,
+        uploaded_by=cast["lead_applicant"],
+    )
+    attachment.file.save("x.pdf", ContentFile(b"%PDF-1.4\n%%EOF\n"), save=True)
+    url = f"/reviews/assignments/{scene.assignment.pk}/attachments/{attachment.pk}/"
+    # Not in the submitted snapshot yet: not served, even to the assigned expert.
+    assert client_for(scene.assigned.user).get(url).status_code == 404
+    submission = Submission.objects.filter(proposal=scene.proposal).order_by("-version").first()
+    snapshot = dict(submission.snapshot)
+    snapshot["attachments"] = [{"id": attachment.pk, "kind": "integrity_pledge", "name": "承诺书.pdf", "size": 30}]
+    Submission.objects.filter(pk=submission.pk).update(snapshot=snapshot)
+    response = client_for(scene.assigned.user).get(url)
+    assert response.status_code == 200 and b"".join(response.streaming_content).startswith(b"%PDF")
+    for user in [scene.third.user, scene.conflicted.user, cast["outsider_applicant"], cast["administrator"], None]:
+        assert client_for(user).get(url).status_code in (302, 404)

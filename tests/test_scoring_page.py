@@ -157,7 +157,7 @@ def test_the_page_shows_the_frozen_submission_and_the_rubric(scene, client_for):
     assert scene.proposal.title in html and "材料体系优化" in html
     units = re.search(r'data-testid="units">(.*?)</table>', html, re.S).group(1)
     assert scene.proposal.lead_organization.name in units and "Lead unit" in units
-    assert "科研诚信承诺书.pdf" in html and "/attachments/" not in html
+    assert "科研诚信承诺书.pdf" in html and "/reviews/assignments/" in html and "/proposals/" not in html
     assert scene.proposal.team.get().person.id_number not in html  # masked in the snapshot
     # Right: one row per criterion, its maximum, the bands as points.
     first, second, third = scene.criteria
