@@ -138,7 +138,23 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.verify_chain",
         "schedule": timedelta(hours=6),
     },
+    "remove-expired-exports": {
+        "task": "exports.cleanup",
+        "schedule": timedelta(hours=1),
+    },
 }
+# acks_late tasks of a killed worker stay unacknowledged in Redis; kombu moves them back to the
+# queue once they are older than visibility_timeout, checking every unacked_restore_interval
+# seconds (throttle 1: every check scans). Recovery time ≈ visibility_timeout + interval
+# (default 1800 + 10 s). The timeout must exceed the longest task including its retry
+# countdown (exports: hard limit 900 s + back-off up to 300 s).
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 1800, minimum=1),
+    "unacked_restore_interval": env_int("CELERY_UNACKED_RESTORE_INTERVAL", 10, minimum=1),
+    "unacked_restore_throttle": 1,
+}
+# Export files (exports app) are deleted this many hours after they are built.
+EXPORT_TTL_HOURS = env_int("EXPORT_TTL_HOURS", 72, minimum=1)
 
 if REDIS_URL:
     CACHES = {

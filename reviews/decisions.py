@@ -64,6 +64,7 @@ def compute(call) -> list[aggregation.Ranked]:
         Assignment.objects.filter(proposal__call=call, active=True, score__status=ScoreStatus.SUBMITTED)
         .select_related("score")
         .prefetch_related("score__items")
+        .order_by("pk")  # a fixed order: outlier flags refer to positions in it
     )
     assignments = list(assignments)
     blocked = avoidance.blocked_pairs({a.proposal_id for a in assignments})
