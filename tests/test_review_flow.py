@@ -1109,3 +1109,14 @@ def test_decisions_are_for_administrators_only(decided, action, request):
     assert status_of(objection) == ObjectionStatus.OPEN
     assert Score.objects.filter(status=ScoreStatus.SUBMITTED).count() == 6
     assert [status_of(p) for p in review.proposals] == [ProposalStatus.RECOMMENDED, ProposalStatus.RANKED]
+
+
+def test_administrators_maintain_holidays_in_the_admin_site(client, administrator):
+    administrator.is_superuser = True
+    administrator.save()
+    client.force_login(administrator)
+    response = client.post("/admin/reviews/holiday/add/", {"date": "2027-10-01", "name": "国庆节"})
+    assert response.status_code == 302 and Holiday.objects.filter(date=date(2027, 10, 1)).exists()
+    from audit.models import AuditEntry
+
+    assert AuditEntry.objects.filter(action="holiday.create").exists()
