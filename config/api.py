@@ -27,11 +27,18 @@ def exception_handler(exc, context):
 def build_urls():
     from accounts.api import OrganizationViewSet, obtain_token
     from calls.api import CallViewSet, ProgrammeViewSet
+    from proposals.api import ProposalViewSet
+    from reviews.api import AssignmentViewSet, DrawViewSet, RankingViewSet, ScoreViewSet
 
     router = DefaultRouter()
     router.register("organizations", OrganizationViewSet, basename="organization")
     router.register("programmes", ProgrammeViewSet, basename="programme")
     router.register("calls", CallViewSet, basename="call")
+    router.register("proposals", ProposalViewSet, basename="proposal")
+    router.register("draws", DrawViewSet, basename="draw")
+    router.register("assignments", AssignmentViewSet, basename="assignment")
+    router.register("scores", ScoreViewSet, basename="score")
+    router.register("rankings", RankingViewSet, basename="ranking")
     return [
         path("api/v1/auth/token/", obtain_token, name="api-token"),
         path("api/v1/", include(router.urls)),
