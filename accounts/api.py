@@ -49,6 +49,10 @@ def obtain_token(request):
 
 class OrganizationSerializer(serializers.ModelSerializer):
     in_region = serializers.BooleanField(read_only=True, help_text=_("Registered in Inner Mongolia (区内)"))
+    # Blank for units in the region: the schema must allow "" (read-only fields lose allow_blank).
+    province = serializers.ChoiceField(
+        choices=Organization._meta.get_field("province").choices, allow_blank=True, read_only=True
+    )
 
     class Meta:
         model = Organization

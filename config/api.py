@@ -27,8 +27,10 @@ def exception_handler(exc, context):
 def build_urls():
     from accounts.api import OrganizationViewSet, obtain_token
     from calls.api import CallViewSet, ProgrammeViewSet
+    from exports.api import ExportViewSet
     from proposals.api import ProposalViewSet
     from reviews.api import AssignmentViewSet, DrawViewSet, RankingViewSet, ScoreViewSet
+    from reviews.api_decisions import DecisionViewSet, NoticeViewSet, ObjectionViewSet
 
     router = DefaultRouter()
     router.register("organizations", OrganizationViewSet, basename="organization")
@@ -39,6 +41,10 @@ def build_urls():
     router.register("assignments", AssignmentViewSet, basename="assignment")
     router.register("scores", ScoreViewSet, basename="score")
     router.register("rankings", RankingViewSet, basename="ranking")
+    router.register("decisions", DecisionViewSet, basename="decision")
+    router.register("notices", NoticeViewSet, basename="notice")
+    router.register("objections", ObjectionViewSet, basename="objection")
+    router.register("exports", ExportViewSet, basename="export")
     return [
         path("api/v1/auth/token/", obtain_token, name="api-token"),
         path("api/v1/", include(router.urls)),
