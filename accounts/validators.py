@@ -57,3 +57,10 @@ def validate_credit_code(value: str) -> None:
 def is_in_region_code(value: str) -> bool:
     """Inner Mongolia's administrative region codes start with 15 (positions 3–4)."""
     return len(value) >= 4 and value[2:4] == "15"
+
+
+def mask_id_number(value: str) -> str:
+    """Show the region and the last two characters only: 150102**********12."""
+    if not value or len(value) < 8:
+        return "*" * len(value or "")
+    return value[:6] + "*" * (len(value) - 8) + value[-2:]

@@ -9,6 +9,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.validators import mask_id_number
 from audit import context
 from audit.models import GENESIS_HASH, AuditEntry, AuditHead
 
@@ -18,11 +19,6 @@ _SECRET_FIELDS = {"password"}
 # Personal ID numbers are kept masked in the trail (supervisors read it; only
 # administrators may see full numbers, on the records themselves).
 _MASKED_FIELDS = {"id_number"}
-
-
-def _mask(value):
-    text = str(value or "")
-    return text[:6] + "*" * max(len(text) - 8, 0) + text[-2:] if len(text) >= 8 else "*" * len(text)
 
 
 def _jsonable(value):
@@ -41,7 +37,7 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
         if field.name in _SECRET_FIELDS:
             continue
         value = getattr(instance, field.attname)
-        data[field.name] = _mask(value) if field.name in _MASKED_FIELDS else value
+        data[field.name] = mask_id_number(value) if field.name in _MASKED_FIELDS else value
     return _jsonable(data)
 
 

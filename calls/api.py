@@ -15,7 +15,7 @@ from calls import services
 from calls.choices import AmendmentKind, CallStatus
 from calls.filters import CallFilter
 from calls.models import Amendment, Call, Programme, RubricCriterion, Target
-from calls.services import EDITABLE_FIELDS, close_overdue
+from calls.services import CONTENT_FIELDS, EDITABLE_FIELDS, close_overdue
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -66,29 +66,11 @@ class CallSerializer(serializers.ModelSerializer):
         model = Call
         fields = [
             "id",
-            "code",
-            "title",
+            *CONTENT_FIELDS[:2],
             "programme",
             "issuer",
             "issuer_name",
-            "field",
-            "keywords",
-            "background",
-            "research_tasks",
-            "period_months",
-            "fiscal_cap",
-            "issuer_contribution",
-            "support_mode",
-            "max_winners",
-            "bidder_conditions",
-            "ip_terms",
-            "deadline",
-            "bureau_deadline",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-            "veto_item",
-            "comment_required",
+            *CONTENT_FIELDS[2:],
             "rubric_bands",
             "status",
             "return_reason",
@@ -152,23 +134,15 @@ class AmendSerializer(serializers.Serializer):
 
 
 def _transition(name, attribute=None):
-    service = {
-        "submit": lambda u, c, r: services.submit_call(actor=u, call=c),
-        "approve": lambda u, c, r: services.approve_call(actor=u, call=c),
-        "return": lambda u, c, r: services.return_call(actor=u, call=c, reason=r),
-        "withdraw": lambda u, c, r: services.withdraw_call(actor=u, call=c, reason=r),
-        "start_review": lambda u, c, r: services.start_review(actor=u, call=c),
-        "start_notice": lambda u, c, r: services.start_notice(actor=u, call=c),
-        "award": lambda u, c, r: services.award_call(actor=u, call=c),
-        "fail": lambda u, c, r: services.fail_call(actor=u, call=c, reason=r),
-    }[name]
 
     @extend_schema(request=ReasonSerializer, responses=CallSerializer, summary=f"Call transition: {name}")
     def view(self, request, code=None):
         call = self.get_object()
         payload = ReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        call = service(request.user, call, payload.validated_data.get("reason", ""))
+        call = services.perform(
+            actor=request.user, call=call, action=name, reason=payload.validated_data.get("reason", "")
+        )
         return Response(CallSerializer(self.get_queryset().get(pk=call.pk), context={"request": request}).data)
 
     view.__name__ = attribute or name

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import StyledFormMixin
 from calls.choices import AmendmentKind, Comparator
 from calls.models import Call, Programme
+from calls.services import CONTENT_FIELDS
 
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
@@ -12,29 +13,8 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="
 class CallForm(StyledFormMixin, forms.ModelForm):
     class Meta:
         model = Call
-        fields = [
-            "code",
-            "title",
-            "programme",
-            "field",
-            "keywords",
-            "background",
-            "research_tasks",
-            "period_months",
-            "fiscal_cap",
-            "issuer_contribution",
-            "support_mode",
-            "max_winners",
-            "bidder_conditions",
-            "ip_terms",
-            "deadline",
-            "bureau_deadline",
-            "contact_name",
-            "contact_phone",
-            "contact_email",
-            "veto_item",
-            "comment_required",
-        ]
+        # The programme is chosen once, when the call is created.
+        fields = [*CONTENT_FIELDS[:2], "programme", *CONTENT_FIELDS[2:]]
         widgets = {
             "background": forms.Textarea(attrs={"rows": 4}),
             "research_tasks": forms.Textarea(attrs={"rows": 5}),

@@ -32,31 +32,31 @@ class TransitionError(ValidationError):
 
 # What an editor may change on a draft. Status, ownership and timestamps change
 # only through the transitions below.
-EDITABLE_FIELDS = frozenset(
-    {
-        "code",
-        "title",
-        "field",
-        "keywords",
-        "background",
-        "research_tasks",
-        "period_months",
-        "fiscal_cap",
-        "issuer_contribution",
-        "support_mode",
-        "max_winners",
-        "bidder_conditions",
-        "ip_terms",
-        "deadline",
-        "bureau_deadline",
-        "contact_name",
-        "contact_phone",
-        "contact_email",
-        "rubric_bands",
-        "veto_item",
-        "comment_required",
-    }
+# The call's content, in form order: what an editor may change on a draft. Status, ownership
+# and timestamps change only through the transitions below.
+CONTENT_FIELDS = (
+    "code",
+    "title",
+    "field",
+    "keywords",
+    "background",
+    "research_tasks",
+    "period_months",
+    "fiscal_cap",
+    "issuer_contribution",
+    "support_mode",
+    "max_winners",
+    "bidder_conditions",
+    "ip_terms",
+    "deadline",
+    "bureau_deadline",
+    "contact_name",
+    "contact_phone",
+    "contact_email",
+    "veto_item",
+    "comment_required",
 )
+EDITABLE_FIELDS = frozenset(CONTENT_FIELDS) | {"rubric_bands"}
 # Bookkeeping that changes on every save and says nothing about the content.
 _VOLATILE = ("updated_at",)
 
@@ -287,6 +287,25 @@ def award_call(*, actor, call):
 
 def fail_call(*, actor, call, reason):
     return _transition(call, "fail", actor=actor, reason=reason)
+
+
+def perform(*, actor, call, action: str, reason: str = "") -> Call:
+    """Run the transition named ``action`` (one service per transition, looked up here so that
+    pages and API share one mapping)."""
+    runner = {
+        "submit": lambda: submit_call(actor=actor, call=call),
+        "approve": lambda: approve_call(actor=actor, call=call),
+        "return": lambda: return_call(actor=actor, call=call, reason=reason),
+        "withdraw": lambda: withdraw_call(actor=actor, call=call, reason=reason),
+        "close": lambda: close_call(actor=actor, call=call),
+        "start_review": lambda: start_review(actor=actor, call=call),
+        "start_notice": lambda: start_notice(actor=actor, call=call),
+        "award": lambda: award_call(actor=actor, call=call),
+        "fail": lambda: fail_call(actor=actor, call=call, reason=reason),
+    }.get(action)
+    if runner is None:
+        raise KeyError(action)
+    return runner()
 
 
 def close_if_due(call: Call) -> Call:

@@ -15,19 +15,17 @@ from reviews.models import Assignment, Score, ScoreItem, ScoreStatus
 
 
 def assignment_for_expert(user, pk: int) -> Assignment:
-    """The expert's own, active, unconflicted assignment — or 404 for everybody else."""
+    """reviews.access.get_assignment_for_expert, answering 404 (not 403) to non-experts too,
+    so the scoring pages reveal nothing about who reviews what."""
+    from django.core.exceptions import PermissionDenied as Denied
     from django.http import Http404
 
-    assignment = (
-        Assignment.objects.select_related("proposal__call__programme", "expert")
-        .filter(pk=pk, active=True, expert__user_id=getattr(user, "pk", None))
-        .first()
-    )
-    if assignment is None or (assignment.expert_id, assignment.proposal_id) in avoidance.blocked_pairs(
-        [assignment.proposal_id]
-    ):
-        raise Http404
-    return assignment
+    from reviews.access import get_assignment_for_expert
+
+    try:
+        return get_assignment_for_expert(user, pk)
+    except Denied:
+        raise Http404 from None
 
 
 def _score_for(assignment: Assignment) -> Score:

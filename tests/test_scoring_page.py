@@ -440,7 +440,7 @@ def test_scoring_page_query_budget(cast, lead_org, client_for, django_assert_max
     assignment = Assignment.objects.create(proposal=proposal, expert=expert)
     give_score(assignment, [c.max_points for c in rubric], submit=False)
     c = client_for(expert.user)
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         html = c.get(sheet_url(assignment)).content.decode()
     assert html.count("data-score-row") == len(criteria)
     assert 'data-testid="live-total">100<' in html

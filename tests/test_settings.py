@@ -114,3 +114,10 @@ def test_collectstatic_works_with_production_storage(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+def test_plain_manage_py_works_in_a_checkout_and_no_migration_is_missing():
+    """`python manage.py makemigrations --check` with no environment at all: development defaults."""
+    result = run_manage("makemigrations", "--check", "--dry-run")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout

@@ -26,19 +26,6 @@ from calls.forms import (
 from calls.models import Call
 from calls.workflow import TRANSITIONS, available_actions
 
-ACTION_SERVICES = {
-    "submit": lambda user, call, reason: services.submit_call(actor=user, call=call),
-    "approve": lambda user, call, reason: services.approve_call(actor=user, call=call),
-    "return": lambda user, call, reason: services.return_call(actor=user, call=call, reason=reason),
-    "withdraw": lambda user, call, reason: services.withdraw_call(actor=user, call=call, reason=reason),
-    "close": lambda user, call, reason: services.close_call(actor=user, call=call),
-    "start_review": lambda user, call, reason: services.start_review(actor=user, call=call),
-    "start_notice": lambda user, call, reason: services.start_notice(actor=user, call=call),
-    "award": lambda user, call, reason: services.award_call(actor=user, call=call),
-    "fail": lambda user, call, reason: services.fail_call(actor=user, call=call, reason=reason),
-}
-assert set(ACTION_SERVICES) == set(TRANSITIONS), "every transition needs a page action"
-
 
 def _status_summary(queryset):
     counts = dict(queryset.order_by().values_list("status").annotate(n=Count("pk")))
@@ -192,13 +179,13 @@ def edit_call(request, code):
 @login_required
 @require_POST
 def call_action(request, code, action):
-    if action not in ACTION_SERVICES:
+    if action not in TRANSITIONS:
         raise Http404
     call = get_call_for_user(request.user, code)
     form = ReasonForm(request.POST)
     reason = form.data.get("reason", "")
     try:
-        ACTION_SERVICES[action](request.user, call, reason)
+        services.perform(actor=request.user, call=call, action=action, reason=reason)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
