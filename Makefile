@@ -31,10 +31,11 @@ run: $(VENV)/.runtime-installed
 test: $(VENV)/.dev-installed system-deps
 	$(BIN)/python -m pytest $(ARGS)
 
-# Debian Chromium and a CJK font for browser tests and screenshots.
+# Debian Chromium and a CJK font for browser tests and screenshots; nginx for the X-Accel-Redirect test.
 system-deps:
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	dpkg -s fonts-wqy-microhei >/dev/null 2>&1 || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \

@@ -214,8 +214,35 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Proposal attachments and exports: never under MEDIA_URL, served by views only.
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(BASE_DIR / "private")))
 ATTACHMENT_MAX_MB = env_int("ATTACHMENT_MAX_MB", 20, minimum=1)
+# Where private files live: a local (or mounted, shared) folder, or an S3-compatible bucket
+# (MinIO, OSS, COS, …) that every web and worker host reaches — needed once workers run on other hosts.
+PRIVATE_STORAGE = env_choice(
+    "PRIVATE_STORAGE",
+    "filesystem",
+    {"filesystem": "config.storage.PrivateStorage", "s3": "storages.backends.s3.S3Storage"},
+)
+_private_options = {}
+if PRIVATE_STORAGE == "storages.backends.s3.S3Storage":
+    _private_options = {
+        "bucket_name": env_str("S3_BUCKET"),
+        "endpoint_url": env_str("S3_ENDPOINT_URL", None),
+        "region_name": env_str("S3_REGION", None),
+        "access_key": env_str("S3_ACCESS_KEY_ID", None),
+        "secret_key": env_str("S3_SECRET_ACCESS_KEY", None),
+        "location": env_str("S3_PREFIX", "private"),
+        # Objects stay private: no public ACL, no URLs handed out; views stream them after the check.
+        "default_acl": None,
+        "querystring_auth": True,
+        "file_overwrite": True,
+    }
+# nginx internal location (e.g. /_private/) that aliases PRIVATE_MEDIA_ROOT: views answer with
+# X-Accel-Redirect after their permission check and nginx sends the bytes. Empty: Django streams.
+PRIVATE_ACCEL_REDIRECT = env_str("PRIVATE_ACCEL_REDIRECT", "")
+if PRIVATE_ACCEL_REDIRECT and not (PRIVATE_ACCEL_REDIRECT.startswith("/") and PRIVATE_ACCEL_REDIRECT.endswith("/")):
+    raise ImproperlyConfigured("PRIVATE_ACCEL_REDIRECT must be a path that starts and ends with '/', e.g. /_private/.")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "private": {"BACKEND": PRIVATE_STORAGE, "OPTIONS": _private_options},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"

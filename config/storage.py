@@ -1,9 +1,9 @@
-"""Storage for files that must never be reachable by URL (attachments, exports)."""
+"""Storage for files that must never be reachable by URL (attachments, call documents, exports)."""
 
 import os
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, storages
 
 
 class PrivateStorage(FileSystemStorage):
@@ -25,8 +25,16 @@ class PrivateStorage(FileSystemStorage):
         raise NotImplementedError("Private files have no public URL; serve them through a view.")
 
 
-_private_storage = PrivateStorage()
-
-
 def private_storage():
-    return _private_storage
+    """The configured private storage (settings.STORAGES["private"]: a folder, or an S3 bucket).
+    Model fields name this callable, so switching backends needs no migration."""
+    return storages["private"]
+
+
+def is_local(storage) -> bool:
+    """True for a folder on this host (or a mounted share): files have a path, nginx can send them."""
+    try:
+        storage.path("")
+    except NotImplementedError:
+        return False
+    return True

@@ -8,19 +8,21 @@ starts the job again from the beginning (the build is idempotent).
 import hashlib
 import logging
 import os
+import tempfile
 import uuid
 from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import record
-from config.storage import private_storage
+from config.storage import is_local, private_storage
 from exports import builders
 from exports.access import check_request
 from exports.models import ExportJob, ExportKind, ExportStatus
@@ -80,8 +82,11 @@ def retry_export(*, actor, job: ExportJob) -> ExportJob:
     return job
 
 
-def _path(name: str) -> str:
-    return private_storage().path(name)
+def _temp_folder() -> str:
+    """Temporary files go beside the final file on a local store (so the rename is atomic),
+    else to the system's temporary folder before the upload."""
+    storage = private_storage()
+    return storage.path(FOLDER) if is_local(storage) else tempfile.gettempdir()
 
 
 def _final_name(job: ExportJob) -> str:
@@ -128,7 +133,7 @@ def run_job(job_id: int, *, last_attempt: bool = True) -> ExportJob | None:
 
     name = _final_name(job)
     try:
-        rows = build_file(job.kind, job.params, _path(name), progress=report)
+        rows, size, sha256 = _build_and_store(job, name, report)
     except TRANSIENT as exc:
         if not last_attempt:
             ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.PENDING, error=str(exc)[:500])
@@ -140,15 +145,14 @@ def run_job(job_id: int, *, last_attempt: bool = True) -> ExportJob | None:
         return _fail(job, " ".join(exc.messages), exc)
     except Exception as exc:  # noqa: BLE001 - any other fault: the job records it instead of hanging "running"
         return _fail(job, _("The export failed: %(error)s") % {"error": exc.__class__.__name__}, exc)
-    path = _path(name)
     now = timezone.now()
     ExportJob.objects.filter(pk=job.pk).update(
         status=ExportStatus.DONE,
         progress=100,
         row_count=rows,
         file=name,
-        size=os.path.getsize(path),
-        sha256=_sha256(path),
+        size=size,
+        sha256=sha256,
         error="",
         finished_at=now,
         expires_at=now + ttl(),
@@ -157,8 +161,31 @@ def run_job(job_id: int, *, last_attempt: bool = True) -> ExportJob | None:
     return job
 
 
+def _build_and_store(job: ExportJob, name: str, report) -> tuple[int, int, str]:
+    """Build the workbook and put it in the private store under `name`: by an atomic rename on a
+    local or mounted folder, or by one upload to an S3 bucket (an object appears whole or not at
+    all). Returns rows, size and SHA-256."""
+    storage = private_storage()
+    if is_local(storage):
+        path = storage.path(name)
+        rows = build_file(job.kind, job.params, path, progress=report)
+        return rows, os.path.getsize(path), _sha256(path)
+    path = os.path.join(tempfile.gettempdir(), f"{TEMP_PREFIX}{uuid.uuid4().hex}.xlsx")
+    try:
+        rows = build_file(job.kind, job.params, path, progress=report)
+        size, digest = os.path.getsize(path), _sha256(path)
+        with open(path, "rb") as handle:
+            stored = storage.save(name, File(handle))
+        if stored != name:  # the bucket must overwrite, or the job would point at an older file
+            raise RuntimeError(f"private storage saved {name} as {stored}")
+    finally:
+        if os.path.exists(path):
+            os.remove(path)
+    return rows, size, digest
+
+
 def _fail(job: ExportJob, message: str, exc: BaseException) -> ExportJob:
-    logger.warning("export job %s failed: %s", job.pk, message, exc_info=exc)
+    logger.warning("export job %s failed: %s", job.pk, message, exc_info=exc, extra={"job_id": job.pk})
     ExportJob.objects.filter(pk=job.pk).update(
         status=ExportStatus.FAILED, error=message, finished_at=timezone.now(), file=""
     )
@@ -176,7 +203,7 @@ def cleanup(*, now=None, stale_temp: timedelta = timedelta(hours=6)) -> int:
             storage.delete(job.file.name)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.EXPIRED, file="")
         expired += 1
-    folder = _path(FOLDER)
+    folder = _temp_folder()
     if os.path.isdir(folder):
         for entry in os.scandir(folder):
             age = now.timestamp() - entry.stat().st_mtime

@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.files import serve_private_file
 from exports import services
 from exports.access import get_job_for_user
 from exports.builders import SubjectMissing
@@ -53,11 +54,7 @@ def download(request, pk):
     job = get_job_for_user(request.user, pk)
     if not job.downloadable:
         raise Http404
-    try:
-        handle = job.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, as_attachment=True, filename=job.filename, content_type=CONTENT_TYPE)
+    return serve_private_file(job.file, filename=job.filename, content_type=CONTENT_TYPE, as_attachment=True)
 
 
 @login_required

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from config.storage import private_storage
 from exports import builders, services
 from exports.models import ExportJob, ExportStatus
 from reviews.models import Result, Score, ScoreItem, ScoreStatus
@@ -153,7 +154,7 @@ def test_a_killed_worker_leaves_no_partial_file_and_the_next_worker_finishes(wor
     assert job.status == ExportStatus.RUNNING and 10 <= job.progress < 100 and not job.file
     client = client_for(administrator)
     assert client.get(reverse("exports:download", args=[job.pk])).status_code == 404
-    folder = os.path.join(str(services._path(services.FOLDER)))
+    folder = private_storage().path(services.FOLDER)
     assert [n for n in os.listdir(folder) if not n.startswith(services.TEMP_PREFIX)] == []
 
     killed_at = time.monotonic()

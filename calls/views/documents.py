@@ -3,7 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 from calls import services
 from calls.access import get_call_for_user
 from calls.forms import DocumentForm
+from config.files import serve_private_file
 
 
 @login_required
@@ -41,12 +42,8 @@ def download_document(request, code, pk):
     document = call.documents.filter(pk=pk).first()
     if document is None:
         raise Http404
-    try:
-        handle = document.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
     filename = document.title if document.title.lower().endswith(".pdf") else f"{document.title}.pdf"
-    return FileResponse(handle, content_type="application/pdf", filename=filename)
+    return serve_private_file(document.file, filename=filename, content_type="application/pdf")
 
 
 @login_required

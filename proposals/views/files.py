@@ -3,11 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from config.files import serve_private_file
 from proposals import services
 from proposals.access import get_proposal_for_user
 from proposals.models import Attachment
@@ -42,13 +43,7 @@ def download(request, pk, attachment_id):
     attachment = Attachment.objects.filter(proposal=proposal, pk=attachment_id).first()
     if attachment is None:
         raise Http404
-    try:
-        handle = attachment.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="application/pdf", filename=attachment.original_name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_private_file(attachment.file, filename=attachment.original_name, content_type="application/pdf")
 
 
 @login_required

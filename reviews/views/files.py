@@ -1,9 +1,10 @@
 """Attachments of the frozen submission, for the expert assigned to review it."""
 
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.views.decorators.http import require_GET
 
+from config.files import serve_private_file
 from proposals.models import Attachment, Submission
 from reviews.scoring import assignment_for_expert
 
@@ -21,10 +22,4 @@ def attachment(request, pk, attachment_id):
     item = Attachment.objects.filter(pk=attachment_id, proposal_id=assignment.proposal_id).first()
     if item is None:
         raise Http404
-    try:
-        handle = item.file.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    response = FileResponse(handle, content_type="application/pdf", filename=item.original_name)
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return serve_private_file(item.file, filename=item.original_name, content_type="application/pdf")

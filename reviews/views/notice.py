@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Prefetch, Q
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.forms import StyledFormMixin
 from calls.access import get_call_for_user
 from calls.choices import PUBLIC_STATUSES, CallStatus
+from config.files import serve_private_file
 from proposals.choices import ProposalStatus, TeamRole, UnitRole
 from proposals.models import Proposal, ProposalUnit, TeamMember
 from reviews import decisions
@@ -293,13 +294,9 @@ def seal(request, pk):
     """The objection's sealed letter: a private file, for administrators and supervisors only."""
     require_draw_reader(request.user)
     objection = get_object_or_404(Objection, pk=pk)
-    if not objection.seal:
-        raise Http404
-    try:
-        handle = objection.seal.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None
-    return FileResponse(handle, content_type="application/pdf", filename=f"objection-{objection.pk}-seal.pdf")
+    return serve_private_file(
+        objection.seal, filename=f"objection-{objection.pk}-seal.pdf", content_type="application/pdf"
+    )
 
 
 # --- results for applicants and issuers ---------------------------------------------------------
