@@ -27,10 +27,13 @@ def exception_handler(exc, context):
 def build_urls():
     from accounts.api import OrganizationViewSet, obtain_token
     from calls.api import CallViewSet, ProgrammeViewSet
+    from experts.api import ExpertViewSet
     from exports.api import ExportViewSet
     from proposals.api import ProposalViewSet
+    from proposals.api_parts import part_urls as proposal_part_urls
     from reviews.api import AssignmentViewSet, DrawViewSet, RankingViewSet, ScoreViewSet
     from reviews.api_decisions import DecisionViewSet, NoticeViewSet, ObjectionViewSet
+    from reviews.api_invitations import InvitationViewSet
 
     router = DefaultRouter()
     router.register("organizations", OrganizationViewSet, basename="organization")
@@ -38,6 +41,8 @@ def build_urls():
     router.register("calls", CallViewSet, basename="call")
     router.register("proposals", ProposalViewSet, basename="proposal")
     router.register("draws", DrawViewSet, basename="draw")
+    router.register("invitations", InvitationViewSet, basename="invitation")
+    router.register("experts", ExpertViewSet, basename="expert")
     router.register("assignments", AssignmentViewSet, basename="assignment")
     router.register("scores", ScoreViewSet, basename="score")
     router.register("rankings", RankingViewSet, basename="ranking")
@@ -48,6 +53,7 @@ def build_urls():
     return [
         path("api/v1/auth/token/", obtain_token, name="api-token"),
         path("api/v1/", include(router.urls)),
+        path("api/v1/", include(proposal_part_urls())),
         path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
         path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     ]

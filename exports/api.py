@@ -4,16 +4,22 @@ POST /api/v1/exports/ with {"kind": "award_list", "call": <id or code>} or
 {"kind": "award_list", "programme": <id>, "year": <yyyy>} answers 202 with the pending job
 (exports.services.request_export decides who may ask: administrators any export, an issuer
 the award list of its own call once the notice has begun; 403 otherwise).
-GET /api/v1/exports/<id>/ gives status, progress and, when done, download_url — the
-permission-checked download page. A job is visible to whoever requested it and to
-administrators (404 for anybody else).
+GET /api/v1/exports/<id>/ gives status, progress and, when done, download_url:
+GET /api/v1/exports/<id>/download/, the file, with the download page's rule and any API
+authentication (token or session). A job is visible to whoever requested it and to
+administrators (404 for anybody else, and for the file until it is done).
 """
 
+from django.http import FileResponse, Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls.models import Call
@@ -21,6 +27,7 @@ from exports import services
 from exports.access import get_job_for_user
 from exports.builders import SubjectMissing
 from exports.models import ExportJob, ExportKind, ExportStatus
+from exports.views import CONTENT_TYPE
 from reviews.api import state_field
 
 
@@ -38,7 +45,7 @@ class ExportJobSerializer(serializers.ModelSerializer):
     def get_download_url(self, job) -> str | None:
         if not job.downloadable:
             return None
-        url = reverse("exports:download", args=[job.pk])
+        url = reverse("export-download", args=[job.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 
@@ -62,6 +69,16 @@ class ExportRequestSerializer(serializers.Serializer):
                 raise serializers.ValidationError(_("No call has this id."))
             return code
         return value
+
+
+class FirstRendererNegotiation(BaseContentNegotiation):
+    """The file answers whatever the client accepts; errors answer in JSON."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 class ExportFilter(filters.FilterSet):
@@ -103,3 +120,30 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             raise serializers.ValidationError({field: exc.messages}) from None
         job = ExportJob.objects.get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        responses={
+            (200, CONTENT_TYPE): OpenApiTypes.BINARY,
+            404: OpenApiResponse(
+                response=inline_serializer("NotFound", {"detail": serializers.CharField()}),
+                description=_("No such job visible to you, or its file is not ready."),
+            ),
+        },
+        summary="Download the exported file",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        renderer_classes=[JSONRenderer],
+        content_negotiation_class=FirstRendererNegotiation,
+    )
+    def download(self, request, pk=None):
+        """The file of a finished job: its requester and administrators (exports.views.download)."""
+        job = self.get_object()
+        if not job.downloadable:
+            raise Http404
+        try:
+            handle = job.file.open("rb")
+        except FileNotFoundError:
+            raise Http404 from None
+        return FileResponse(handle, as_attachment=True, filename=job.filename, content_type=CONTENT_TYPE)

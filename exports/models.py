@@ -1,8 +1,11 @@
 """Export jobs (导出任务): one row per requested workbook, its progress and its private file."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from config.storage import private_storage
@@ -78,3 +81,19 @@ class ExportJob(models.Model):
     @property
     def downloadable(self) -> bool:
         return self.status == ExportStatus.DONE and bool(self.file)
+
+    @property
+    def expected_restart(self):
+        """When a job still "running" past the task's hard time limit will be started again, or None.
+
+        Only a worker that died mid-build leaves such a job; Redis hands its unacknowledged task to
+        another worker once visibility_timeout has passed (checked every unacked_restore_interval).
+        """
+        from exports.tasks import TIME_LIMIT
+
+        if self.status != ExportStatus.RUNNING or self.started_at is None:
+            return None
+        if timezone.now() - self.started_at <= timedelta(seconds=TIME_LIMIT):
+            return None
+        options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+        return self.started_at + timedelta(seconds=options["visibility_timeout"] + options["unacked_restore_interval"])

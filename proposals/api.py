@@ -93,7 +93,7 @@ class BudgetLineSerializer(serializers.ModelSerializer):
 
 
 class AttachmentSerializer(serializers.ModelSerializer):
-    """Names only: files are downloaded from the proposal page, through its access checks."""
+    """Names only: files are downloaded at attachments/<id>/download/ (api_parts.py) or on the proposal page."""
 
     # A plain string in the schema: an enum named "kind" would collide with the calls' amendment kinds.
     kind = serializers.CharField(

@@ -1,9 +1,11 @@
 """Expert review over the REST API: draws, assignments, scores and call rankings.
 
 The same services, access helpers and rules as the pages:
-- draws: administrators act, supervisors read, everybody else 403 (reviews.access);
+- draws: administrators act (commit, perform, route the call's panel), supervisors read,
+  everybody else 403 (reviews.access);
+- invitations: reviews/api_invitations.py;
 - assignments: an expert sees its own active assignments that no conflict blocks
-  (404 for any other); administrators and supervisors read them all;
+  (404 for any other) and declares a conflict on one; administrators and supervisors read them all;
 - scores: only the assigned expert writes its sheet (reviews.scoring); administrators
   and supervisors read every sheet, administrators reopen one with a reason;
 - rankings: administrators and supervisors, and the call's issuer once the public
@@ -28,9 +30,16 @@ from rest_framework.response import Response
 from calls.access import get_call_for_user
 from calls.choices import CallStatus, TechField
 from calls.models import Call
+from experts.choices import DECLARED_REASONS, ConflictReason
 from reviews import draw as draw_service
 from reviews import scoring
-from reviews.access import assignments_of, get_draw_for_user, get_expert_for_user, require_draw_reader
+from reviews.access import (
+    assignments_of,
+    get_assignment_for_expert,
+    get_draw_for_user,
+    get_expert_for_user,
+    require_draw_reader,
+)
 from reviews.models import (
     Assignment,
     Draw,
@@ -42,6 +51,7 @@ from reviews.models import (
     ScoreItem,
     ScoreStatus,
 )
+from reviews.routing import route_panel
 from reviews.visibility import RESULTS_PUBLISHED
 
 
@@ -132,6 +142,44 @@ class CommitDrawSerializer(serializers.Serializer):
         return call
 
 
+class RouteRequestSerializer(serializers.Serializer):
+    call = serializers.CharField(help_text=_("Code of the call whose proposals are routed to its drawn panel."))
+
+    def validate_call(self, code):
+        return CommitDrawSerializer().validate_call(code)
+
+
+class ShortProposalSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField(read_only=True)
+    missing = serializers.IntegerField(read_only=True, help_text=_("Reviewers still missing"))
+
+
+class RoutingReportSerializer(serializers.Serializer):
+    proposals = serializers.IntegerField(read_only=True, help_text=_("Proposals routed"))
+    created = serializers.IntegerField(read_only=True, help_text=_("Assignments created"))
+    ended = serializers.IntegerField(read_only=True, help_text=_("Assignments ended by a conflict"))
+    short = ShortProposalSerializer(
+        many=True, read_only=True, help_text=_("Proposals with fewer reviewers than the programme's minimum")
+    )
+    invited = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text=_("Backup invitations sent (ids)")
+    )
+    exhausted = serializers.BooleanField(
+        read_only=True, help_text=_("Reviewers are missing and no backup is left: make a new draw.")
+    )
+
+
+def _routing_report(report) -> dict:
+    return {
+        "proposals": report.proposals,
+        "created": report.created,
+        "ended": report.ended,
+        "short": [{"proposal": pid, "missing": n} for pid, n in sorted(report.short.items())],
+        "invited": list(report.invited),
+        "exhausted": bool(report.short) and not report.invited,
+    }
+
+
 VerifySerializer = inline_serializer(
     "DrawVerification",
     {
@@ -207,6 +255,19 @@ class DrawViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         problems = [str(problem) for problem in draw_service.verify(draw)]
         return Response({"ok": not problems, "problems": problems})
 
+    @extend_schema(
+        request=RouteRequestSerializer,
+        responses=RoutingReportSerializer,
+        summary="Route the call's proposals to its drawn panel (backups are invited where reviewers are missing)",
+    )
+    @action(detail=False, methods=["post"])
+    def route(self, request):
+        require_draw_reader(request.user, write=True)
+        payload = RouteRequestSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        report = route_panel(actor=request.user, call=payload.validated_data["call"])
+        return Response(_routing_report(report))
+
 
 # --- assignments --------------------------------------------------------------------------------------
 class AssignmentSerializer(serializers.ModelSerializer):
@@ -239,6 +300,23 @@ class AssignmentSerializer(serializers.ModelSerializer):
         return score.status if score else None
 
 
+# The kinds of conflict an expert declares (settings.SPECTACULAR_SETTINGS names their enum).
+DECLARED_REASON_CHOICES = [(r.value, r.label) for r in DECLARED_REASONS]
+
+
+class DeclareConflictSerializer(serializers.Serializer):
+    reason = serializers.ChoiceField(choices=DECLARED_REASON_CHOICES)
+    detail = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, help_text=_("Required for another kind of conflict.")
+    )
+
+    def validate(self, attrs):
+        # The rule of the page's form (reviews.forms.DeclareConflictForm).
+        if attrs["reason"] == ConflictReason.OTHER and not attrs.get("detail", "").strip():
+            raise serializers.ValidationError({"detail": [_("Please describe the conflict.")]})
+        return attrs
+
+
 class AssignmentFilter(filters.FilterSet):
     call = filters.CharFilter(field_name="proposal__call__code", help_text=_("Call code"))
 
@@ -266,6 +344,30 @@ class AssignmentViewSet(viewsets.ReadOnlyModelViewSet):
             return queryset
         expert = get_expert_for_user(user)  # 403 without an Expert profile
         return queryset.filter(pk__in=[a.pk for a in assignments_of(expert)])
+
+    @extend_schema(
+        request=DeclareConflictSerializer,
+        responses=AssignmentSerializer,
+        summary="Declare a conflict with the assigned proposal (the assignment ends, the panel is routed again)",
+    )
+    @action(detail=True, methods=["post"], url_path="declare-conflict")
+    def declare_conflict(self, request, pk=None):
+        try:
+            assignment = get_assignment_for_expert(request.user, int(pk))
+        except (Http404, PermissionDenied):
+            if not _staff_reader(request.user):
+                raise
+            if Assignment.objects.filter(pk=pk).exists():
+                raise PermissionDenied from None  # staff see it; only its expert declares
+            raise Http404 from None
+        payload = DeclareConflictSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        scoring.declare_conflict(
+            actor=request.user, assignment=assignment, reason=data["reason"], detail=data.get("detail", "")
+        )
+        fresh = Assignment.objects.select_related("proposal__call", "expert", "score").get(pk=assignment.pk)
+        return Response(AssignmentSerializer(fresh, context=self.get_serializer_context()).data)
 
 
 # --- scores ---------------------------------------------------------------------------------------------

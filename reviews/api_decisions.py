@@ -2,7 +2,8 @@
 
 Decisions are POST actions on ``/api/v1/decisions/<call code>/…`` — start_review, rank
 (``allow_incomplete``), confirm_winners (``{"winners": {"<proposal id>": "500.00"}}``),
-open_notice (``{"starts_on"?}``), finalise and fail (``{"reason"}``); GET
+open_notice (``{"starts_on"?}``), withdraw_recommendation (``{"proposal", "reason"}``: a
+winner taken off the list, e.g. after an upheld objection), finalise and fail (``{"reason"}``); GET
 ``/api/v1/decisions/<code>/`` reads the call's recommendations and notice. The rules are
 the decision pages': a call the user may not see answers 404 (calls.access); administrators
 act, supervisors read (403 for actions), anybody else 403.
@@ -30,7 +31,7 @@ from calls.access import get_call_for_user
 from calls.choices import PUBLIC_STATUSES, CallStatus
 from calls.models import Call
 from proposals.choices import TeamRole, UnitRole
-from proposals.models import ProposalUnit, TeamMember
+from proposals.models import Proposal, ProposalUnit, TeamMember
 from reviews import decisions
 from reviews.access import require_draw_reader
 from reviews.api import state_field
@@ -128,6 +129,16 @@ class FailSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=500, help_text=_("Why no proposal is awarded (流榜)."))
 
 
+class WithdrawRecommendationSerializer(serializers.Serializer):
+    proposal = serializers.IntegerField(help_text=_("The recommended proposal taken off the list."))
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        help_text=_("Why it is withdrawn, e.g. the upheld objection (required)."),
+    )
+
+
 class FinaliseResultSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["awarded", "failed"], read_only=True)
     decision = DecisionSerializer(read_only=True)
@@ -195,6 +206,21 @@ class DecisionViewSet(viewsets.GenericViewSet):
         call = self._call(code, write=True)
         data = self._payload(OpenNoticeSerializer)
         decisions.open_notice(actor=request.user, call=call, starts_on=data.get("starts_on"))
+        return Response(self._data(code))
+
+    @extend_schema(
+        request=WithdrawRecommendationSerializer,
+        responses=DecisionSerializer,
+        summary="Withdraw a recommended proposal (e.g. after an upheld objection)",
+    )
+    @action(detail=True, methods=["post"], url_path="withdraw-recommendation")
+    def withdraw_recommendation(self, request, code=None):
+        call = self._call(code, write=True)
+        data = self._payload(WithdrawRecommendationSerializer)
+        proposal = Proposal.objects.filter(pk=data["proposal"], call=call, recommendation__isnull=False).first()
+        if proposal is None:
+            raise serializers.ValidationError({"proposal": [_("This proposal is not recommended in this call.")]})
+        decisions.withdraw_recommendation(actor=request.user, proposal=proposal, reason=data.get("reason", ""))
         return Response(self._data(code))
 
     @extend_schema(request=None, responses=FinaliseResultSerializer, summary="Finalise after the notice period")

@@ -11,8 +11,9 @@ reviewers from one employer.
 from dataclasses import dataclass, field
 
 import rules
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from audit.services import record
 from experts import avoidance
@@ -43,8 +44,11 @@ def reviewable_proposals(call):
 
 
 def route_panel(*, actor, call) -> RoutingReport:
+    """An administrator routes the call's proposals to the panel of its draws (page and API)."""
     if not rules.has_perm("reviews.manage_draw", actor):
         raise PermissionDenied
+    if not Draw.objects.filter(call=call, status=DrawStatus.DRAWN).exists():
+        raise ValidationError(_("Make a draw before routing proposals to the panel."))
     return reroute_panel(call, actor=actor)
 
 

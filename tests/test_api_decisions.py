@@ -275,3 +275,124 @@ def test_decision_list_query_budgets(api, django_assert_max_num_queries, adminis
             response = api(user).get(f"{path}?page_size=100")
         assert response.status_code == 200, path
         assert response.json()["count"] == n, path
+
+
+# --- withdrawing a recommendation -----------------------------------------------------------------------
+@pytest.mark.django_db
+def test_withdraw_recommendation_cast(api, cast, administrator, supervisor, scored):
+    in_notice(scored, administrator)
+    call = scored.call
+    winner = scored.proposals[1]
+    url = f"{DECISIONS}{call.code}/withdraw-recommendation/"
+    body = {"proposal": winner.pk, "reason": "异议成立：业绩不实。"}
+    issuer = UserFactory(organization=call.issuer, is_issuer=True)
+    for user in (supervisor, issuer, scored.leads[1], cast["outsider_applicant"], scored.experts[0].user):
+        assert api(user).post(url, body, format="json").status_code == 403, user
+    assert api().post(url, body, format="json").status_code in (401, 403)
+    hidden = CallFactory()
+    hidden_url = f"{DECISIONS}{hidden.code}/withdraw-recommendation/"
+    assert api(cast["outsider_applicant"]).post(hidden_url, body, format="json").status_code == 404
+    assert Recommendation.objects.filter(proposal=winner).exists()
+    assert not AuditEntry.objects.filter(action="call.withdraw_recommendation").exists()
+
+
+@pytest.mark.django_db
+def test_administrator_withdraws_a_recommendation(api, administrator, scored):
+    in_notice(scored, administrator)
+    call = scored.call
+    loser, winner = scored.proposals
+    url = f"{DECISIONS}{call.code}/withdraw-recommendation/"
+    admin = api(administrator)
+    no_reason = admin.post(url, {"proposal": winner.pk, "reason": " "}, format="json")
+    assert no_reason.status_code == 400 and list(no_reason.json()) == ["reason"]
+    missing = admin.post(url, {}, format="json")
+    assert missing.status_code == 400 and list(missing.json()) == ["proposal"]
+    not_recommended = admin.post(url, {"proposal": loser.pk, "reason": "无"}, format="json")
+    assert not_recommended.status_code == 400 and list(not_recommended.json()) == ["proposal"]
+    other_call = review_call(administrator, proposals=1, experts=0)
+    elsewhere = admin.post(url, {"proposal": other_call.proposals[0].pk, "reason": "无"}, format="json")
+    assert elsewhere.status_code == 400 and list(elsewhere.json()) == ["proposal"]
+    withdrawn = admin.post(url, {"proposal": winner.pk, "reason": "异议成立：业绩不实。"}, format="json")
+    assert withdrawn.status_code == 200, withdrawn.json()
+    assert withdrawn.json()["recommendations"] == [] and withdrawn.json()["status"] == "in_notice"
+    winner.refresh_from_db()
+    assert winner.status == ProposalStatus.RANKED and not Recommendation.objects.filter(proposal=winner).exists()
+    entry = AuditEntry.objects.get(action="call.withdraw_recommendation")
+    assert entry.actor == administrator and entry.reason == "异议成立：业绩不实。"
+    assert entry.after == {"proposal": winner.pk}
+    again = admin.post(url, {"proposal": winner.pk, "reason": "再次"}, format="json")
+    assert again.status_code == 400 and list(again.json()) == ["proposal"]
+    # With no winner left, finalising after the period fails the call (流榜).
+    Notice.objects.filter(call=call).update(
+        starts_on=timezone.localdate() - timedelta(days=10), ends_on=timezone.localdate() - timedelta(days=3)
+    )
+    assert admin.post(f"{DECISIONS}{call.code}/finalise/").json()["outcome"] == "failed"
+
+
+@pytest.mark.django_db
+def test_withdrawing_an_awarded_proposal_is_refused(api, administrator, scored):
+    in_notice(scored, administrator)
+    winner = scored.proposals[1]
+    Notice.objects.filter(call=scored.call).update(
+        starts_on=timezone.localdate() - timedelta(days=10), ends_on=timezone.localdate() - timedelta(days=3)
+    )
+    decisions.finalise(actor=administrator, call=scored.call)
+    url = f"{DECISIONS}{scored.call.code}/withdraw-recommendation/"
+    late = api(administrator).post(url, {"proposal": winner.pk, "reason": "晚了"}, format="json")
+    assert late.status_code == 400 and late.json()["non_field_errors"]
+    winner.refresh_from_db()
+    assert winner.status == ProposalStatus.AWARDED
+
+
+# --- downloading an export with a token -----------------------------------------------------------------
+def token_client(user=None):
+    from rest_framework.authtoken.models import Token
+
+    client = APIClient()
+    if user is not None:
+        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.mark.django_db
+def test_export_download_with_a_token(cast, administrator, supervisor, scored):
+    in_notice(scored, administrator)
+    call = scored.call
+    issuer = UserFactory(organization=call.issuer, is_issuer=True)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        requested = token_client(issuer).post(EXPORTS, {"kind": "award_list", "call": call.code}, format="json")
+    assert requested.status_code == 202, requested.json()
+    job_id = requested.json()["id"]
+    url = token_client(issuer).get(f"{EXPORTS}{job_id}/").json()["download_url"]
+    assert url.endswith(f"/api/v1/exports/{job_id}/download/")
+    for user in (issuer, administrator):  # the requester and administrators
+        response = token_client(user).get(url, HTTP_ACCEPT="*/*")
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        assert "attachment" in response["Content-Disposition"]
+        assert b"".join(response.streaming_content)[:2] == b"PK"
+    # Asking for the spreadsheet's type explicitly works too.
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert token_client(issuer).get(url, HTTP_ACCEPT=xlsx).status_code == 200
+    for user in (supervisor, cast["outsider_applicant"], scored.leads[1], UserFactory(organization=call.issuer)):
+        refused = token_client(user).get(url)
+        assert refused.status_code == 404 and refused["Content-Type"] == "application/json"
+    assert token_client().get(url).status_code in (401, 403)
+    bad_token = APIClient()
+    bad_token.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert bad_token.get(url).status_code in (401, 403)
+    # The session still works (the web page's way in).
+    browser = Client()
+    browser.force_login(issuer)
+    assert browser.get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_export_download_waits_until_done(administrator):
+    job = ExportJob.objects.create(kind="award_list", params={"call": "JB-0000-001"}, requested_by=administrator)
+    url = f"{EXPORTS}{job.pk}/download/"
+    assert token_client(administrator).get(url).status_code == 404
+    assert token_client(administrator).get(f"{EXPORTS}{job.pk}/").json()["download_url"] is None
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.DONE)  # done, but no file
+    assert token_client(administrator).get(url).status_code == 404
+    assert token_client(administrator).get(f"{EXPORTS}999999/download/").status_code == 404

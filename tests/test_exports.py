@@ -354,6 +354,23 @@ def test_progress_partial_polls_while_running_and_links_the_file_when_done(horse
     assert "hx-trigger" not in body and reverse("exports:download", args=[job.pk]) in body
 
 
+def test_a_job_left_running_by_a_dead_worker_says_when_it_restarts(horse_race, administrator, client_for, settings):
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 1800, "unacked_restore_interval": 10}
+    job = export(actor=administrator, kind="award_list", params={"call": horse_race.call.code})
+    client = client_for(administrator)
+    started = timezone.now() - timedelta(minutes=5)
+    ExportJob.objects.filter(pk=job.pk).update(status=ExportStatus.RUNNING, progress=40, started_at=started)
+    body = client.get(reverse("exports:progress", args=[job.pk])).content.decode()
+    assert f"export-interrupted-{job.pk}" not in body  # still within the task's time limit: just running
+
+    started = timezone.now() - timedelta(minutes=20)
+    ExportJob.objects.filter(pk=job.pk).update(started_at=started)
+    body = client.get(reverse("exports:progress", args=[job.pk])).content.decode()
+    restart = timezone.localtime(started + timedelta(seconds=1810)).strftime("%Y-%m-%d %H:%M")
+    assert f"export-interrupted-{job.pk}" in body and restart in body and "自动重新开始" in body
+    assert 'hx-trigger="every 1s"' in body  # the page keeps polling and shows the rebuilt file
+
+
 def test_a_failure_is_readable_and_can_be_retried_from_the_page(horse_race, administrator, client_for, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("boom")

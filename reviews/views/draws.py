@@ -157,10 +157,12 @@ def _session_report(report) -> dict:
 @require_POST
 def route(request, code):
     call = get_call_for_draws(request.user, code, write=True)
-    if not Draw.objects.filter(call=call, status=DrawStatus.DRAWN).exists():
-        messages.error(request, _("Make a draw before routing proposals to the panel."))
+    try:
+        report = route_panel(actor=request.user, call=call)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
         return redirect("reviews:call_draws", code=call.code)
-    report = route_panel(actor=request.user, call=call)
     request.session[_report_key(call)] = _session_report(report)
     messages.success(
         request,
