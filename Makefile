@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 ARGS ?=
 
-.PHONY: run test worker beat lint messages system-deps clean
+.PHONY: run test worker beat lint messages system-deps clean backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,18 @@ beat: $(VENV)/.runtime-installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# The database (pg_dump, or a copy of the SQLite file), PRIVATE_MEDIA_ROOT and MEDIA_ROOT in one
+# archive with sha256 sums: $(BACKUP_DIR)/jiebang-YYYYmmdd-HHMMSS.tar.gz (owner-only).
+BACKUP_DIR ?= backups
+backup: $(VENV)/.runtime-installed
+	$(BIN)/python manage.py backup --output-dir "$(BACKUP_DIR)"
+
+# Stop the web and worker processes first. Verifies the archive (refuses a damaged or altered
+# one), then replaces the database and both file stores. Add NOINPUT=1 to skip the question.
+restore: $(VENV)/.runtime-installed
+	@test -n "$(ARCHIVE)" || { echo "Usage: make restore ARCHIVE=backups/jiebang-YYYYmmdd-HHMMSS.tar.gz"; exit 2; }
+	$(BIN)/python manage.py restore "$(ARCHIVE)" $(if $(NOINPUT),--noinput)
 
 # Needs GNU gettext (apt-get install gettext). The compiled .mo files are
 # committed, so running the site never needs it.

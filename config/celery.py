@@ -5,10 +5,14 @@ REDIS_URL every task runs eagerly in the calling process, so the embedded
 set-up needs no broker.
 """
 
+import copy
+import inspect
 import logging
+import logging.config
 import os
 
 from celery import Celery
+from celery.signals import setup_logging, task_failure
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -18,6 +22,52 @@ app.autodiscover_tasks()
 
 logger = logging.getLogger("jiebang.celery")
 _eager_announced = False
+
+
+@setup_logging.connect
+def use_django_logging(logfile=None, **kwargs) -> None:
+    """Workers and beat log through settings.LOGGING (LOG_LEVEL, LOG_FORMAT), like the web processes.
+
+    With a receiver on this signal Celery leaves the root logger alone (no worker_hijack_root_logger,
+    no stdout redirection), so `--loglevel` has no effect: LOG_LEVEL decides. `--logfile` is honoured.
+    """
+    from django.conf import settings
+
+    config = copy.deepcopy(settings.LOGGING)
+    if logfile:
+        console = config["handlers"]["console"]
+        config["handlers"]["console"] = {
+            "class": "logging.FileHandler",
+            "filename": logfile,
+            "encoding": "utf-8",
+            **({"formatter": console["formatter"]} if "formatter" in console else {}),
+        }
+    logging.config.dictConfig(config)
+
+
+def _job_id(task, args, kwargs):
+    """The `job_id` argument of a task that takes one (exports.run: the ExportJob id), else None."""
+    if kwargs and "job_id" in kwargs:
+        return kwargs["job_id"]
+    try:
+        parameters = list(inspect.signature(task.run).parameters)
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if "job_id" in parameters and args and parameters.index("job_id") < len(args):
+        return args[parameters.index("job_id")]
+    return None
+
+
+@task_failure.connect
+def log_task_failure(sender=None, task_id=None, exception=None, args=None, kwargs=None, **extra) -> None:
+    """Every failed task leaves one ERROR line naming the task, its id and the job it worked on."""
+    name = getattr(sender, "name", None) or repr(sender)
+    job_id = _job_id(sender, args, kwargs)
+    fields = {"task_name": name, "task_id": task_id, "job_id": job_id}
+    if job_id is None:
+        logger.error("Task %s[%s] failed: %r", name, task_id, exception, extra=fields)
+    else:
+        logger.error("Task %s[%s] failed for job %s: %r", name, task_id, job_id, exception, extra=fields)
 
 
 def announce_mode() -> None:

@@ -125,7 +125,7 @@ def run_job(job_id: int, *, last_attempt: bool = True) -> ExportJob | None:
         status=ExportStatus.RUNNING, progress=0, error="", started_at=timezone.now(), attempts=F("attempts") + 1
     )
 
-    total = builders.module(job.kind).count(job.params)
+    total = 0
 
     def report(rows: int) -> None:
         percent = min(99, rows * 100 // total) if total else 0
@@ -133,6 +133,8 @@ def run_job(job_id: int, *, last_attempt: bool = True) -> ExportJob | None:
 
     name = _final_name(job)
     try:
+        # Inside the try: a failing count must fail the job too, never leave it "running".
+        total = builders.module(job.kind).count(job.params)
         rows, size, sha256 = _build_and_store(job, name, report)
     except TRANSIENT as exc:
         if not last_attempt:

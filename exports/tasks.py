@@ -24,7 +24,8 @@ MAX_RETRIES = 5
 )
 def run_export(self, job_id: int) -> dict:
     job = services.run_job(job_id, last_attempt=self.request.retries >= MAX_RETRIES)
-    return {"job": job_id, "status": getattr(job, "status", None)}
+    # The node that built it (e.g. "b@host"): shown in the worker's "succeeded" log line and the result.
+    return {"job": job_id, "status": getattr(job, "status", None), "worker": self.request.hostname}
 
 
 @shared_task(name="exports.cleanup")

@@ -1,6 +1,7 @@
 """Shared fixtures: the cast of users (style.md), Chromium and a Celery worker."""
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -144,65 +145,116 @@ def _database_url_for_worker(settings_dict) -> str:
     return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
 
 
+class CeleryWorker:
+    """One `celery worker` process (solo pool) consuming `queue` as node `name` (e.g. "a-1f2e@%h"),
+    pointed at the test database; its log goes to .artifacts/worker-<node>.log."""
+
+    def __init__(self, queue: str, name: str, **env):
+        from django.db import connection
+
+        url = services.redis_url()
+        services.need(bool(url) and services.port_open(url, 6379), "Redis (REDIS_URL)")
+        self.queue = queue
+        self.terminated = False
+        self.node = name.replace("%h", socket.gethostname())  # what Celery makes of %h
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.log_path = ARTIFACTS / f"worker-{self.node.split('@')[0]}.log"
+        self.log = open(self.log_path, "w")  # noqa: SIM115
+        environment = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
+            "REDIS_URL": url,
+            "LOG_LEVEL": "INFO",  # the worker logs through settings.LOGGING (config/celery.py)
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
+             "-Q", queue, "-n", name, "--without-gossip", "--without-mingle", "--without-heartbeat"],
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def wait_ready(self, timeout: float = 60) -> "CeleryWorker":
+        from config.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"Celery worker {self.node} exited early; see {self.log_path}")
+            if app.control.ping(destination=[self.node], timeout=1):
+                return self
+        self.stop()
+        pytest.fail(f"Celery worker {self.node} did not answer within {timeout} s; see {self.log_path}")
+
+    def terminate(self) -> None:
+        """Ask for a warm shutdown (once)."""
+        if self.proc.poll() is None and not self.terminated:
+            self.proc.terminate()
+            self.terminated = True
+
+    def stop(self) -> None:
+        self.terminate()
+        if self.proc.poll() is None:
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        if not self.log.closed:
+            self.log.close()
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_workers(queue: str, names, **env) -> list[CeleryWorker]:
+    """Start one worker per node name on `queue` (all at once) and wait until each answers a ping."""
+    workers = []
+    try:
+        for name in names:
+            workers.append(CeleryWorker(queue, name, **env))
+        for worker in workers:
+            worker.wait_ready()
+    except BaseException:
+        stop_workers(workers)
+        raise
+    return workers
+
+
+def stop_workers(workers) -> None:
+    """Ask every worker to shut down first, then wait for each: they stop in parallel."""
+    for worker in workers:
+        worker.terminate()
+    for worker in workers:
+        worker.stop()
+
+
 @pytest.fixture(scope="session")
 def celery_worker_queue(django_db_setup, django_db_blocker):
     """A real `celery worker` process on a private queue, pointed at the test database."""
-    from django.db import connection
-
-    url = services.redis_url()
-    services.need(bool(url) and services.port_open(url, 6379), "Redis (REDIS_URL)")
     queue = f"test-{uuid.uuid4().hex[:8]}"
-    ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / f"worker-{queue}.log", "w")  # noqa: SIM115
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
-        "REDIS_URL": url,
-    }
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "-Q",
-            queue,
-            "-n",
-            f"{queue}@%h",
-            "--loglevel=INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from config.celery import app
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"Celery worker exited early; see {log.name}")
-        replies = app.control.ping(destination=[f"{queue}@{os.uname().nodename}"], timeout=1)
-        if replies:
-            break
-    else:
-        proc.terminate()
-        pytest.fail(f"Celery worker did not answer within 60 s; see {log.name}")
+    (worker,) = start_workers(queue, [f"{queue}@%h"])
     yield queue
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    worker.stop()
+
+
+@pytest.fixture
+def celery_workers(settings):
+    """celery_workers("a@%h", "b@%h", **env) → started workers sharing one private queue, which
+    export jobs are routed to (EXPORT_QUEUE); they see this test's database and private files."""
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    settings.EXPORT_QUEUE = queue
+    started = []
+
+    def start(*names, **env) -> list[CeleryWorker]:
+        env.setdefault("PRIVATE_MEDIA_ROOT", str(settings.PRIVATE_MEDIA_ROOT))
+        workers = start_workers(queue, names, **env)
+        started.extend(workers)
+        return workers
+
+    yield start
+    stop_workers(started)
 
 
 # --- Chromium -----------------------------------------------------------------

@@ -371,6 +371,16 @@ def test_a_job_left_running_by_a_dead_worker_says_when_it_restarts(horse_race, a
     assert 'hx-trigger="every 1s"' in body  # the page keeps polling and shows the rebuilt file
 
 
+def test_a_failing_row_count_fails_the_job_instead_of_leaving_it_running(horse_race, administrator, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ValueError("count failed")
+
+    monkeypatch.setattr(award_list, "count", broken)
+    job = export(actor=administrator, kind="award_list", params={"call": horse_race.call.code})
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED and "ValueError" in job.error
+
+
 def test_a_failure_is_readable_and_can_be_retried_from_the_page(horse_race, administrator, client_for, monkeypatch):
     def broken(*args, **kwargs):
         raise ValueError("boom")
