@@ -9,8 +9,6 @@ Production keeps 1800 s + 10 s (see config/settings.py).
 import io
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from decimal import Decimal
@@ -24,79 +22,13 @@ from config.storage import private_storage
 from exports import builders, services
 from exports.models import ExportJob, ExportStatus
 from reviews.models import Result, Score, ScoreItem, ScoreStatus
-from tests import services as test_services
-from tests.conftest import ARTIFACTS, ROOT, _database_url_for_worker
 from tests.factories_reviews import review_call
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
-class Worker:
-    """One `celery worker` process on a private queue, seeing this test's database and files."""
-
-    def __init__(self, queue: str, settings, **env):
-        from django.db import connection
-
-        url = test_services.redis_url()
-        test_services.need(bool(url) and test_services.port_open(url, 6379), "Redis (REDIS_URL)")
-        self.queue = queue
-        self.name = f"{queue}-{uuid.uuid4().hex[:4]}@{os.uname().nodename}"
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.log = open(ARTIFACTS / f"worker-{self.name.split('@')[0]}.log", "w")  # noqa: SIM115
-        environment = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": _database_url_for_worker(connection.settings_dict),
-            "REDIS_URL": url,
-            "PRIVATE_MEDIA_ROOT": str(settings.PRIVATE_MEDIA_ROOT),
-            **env,
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "--concurrency=1",
-             "-Q", queue, "-n", self.name, "--loglevel=INFO", "--without-gossip", "--without-mingle",
-             "--without-heartbeat"],
-            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-
-    def wait_ready(self, timeout=40):
-        from config.celery import app
-
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"Celery worker exited early; see {self.log.name}")
-            if app.control.ping(destination=[self.name], timeout=1):
-                return self
-        pytest.fail(f"Celery worker did not answer within {timeout} s; see {self.log.name}")
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
-
-
-@pytest.fixture
-def workers(settings):
-    queue = f"test-export-{uuid.uuid4().hex[:8]}"
-    settings.EXPORT_QUEUE = queue
-    started = []
-
-    def start(**env) -> Worker:
-        worker = Worker(queue, settings, **env)
-        started.append(worker)
-        return worker.wait_ready()
-
-    yield start
-    for worker in started:
-        worker.stop()
+def node(role: str) -> str:
+    return f"export-{role}-{uuid.uuid4().hex[:6]}@%h"  # unique, should another run share this Redis
 
 
 def scored_call(administrator, *, proposals: int, experts: int):
@@ -129,9 +61,9 @@ def reference_bytes(job) -> bytes:
     return out.getvalue()
 
 
-def test_a_worker_builds_an_export_end_to_end(workers, administrator, client_for):
+def test_a_worker_builds_an_export_end_to_end(celery_workers, administrator, client_for):
     review = scored_call(administrator, proposals=2, experts=2)
-    worker = workers()
+    (worker,) = celery_workers(node("only"))
     job = services.request_export(actor=administrator, kind="score_sheet", params={"call": review.call.code})
     wait_for(job, lambda j: j.status == ExportStatus.DONE, 30)
     assert job.progress == 100 and job.row_count == 2 * 2 * 3 + 4 + 2 and job.attempts == 1
@@ -141,14 +73,15 @@ def test_a_worker_builds_an_export_end_to_end(workers, administrator, client_for
     assert worker.proc.poll() is None
 
 
-def test_a_killed_worker_leaves_no_partial_file_and_the_next_worker_finishes(workers, administrator, client_for):
+def test_a_killed_worker_leaves_no_partial_file_and_the_next_worker_finishes(celery_workers, administrator, client_for):
     started = time.monotonic()
     review = scored_call(administrator, proposals=3, experts=4)  # 36 + 12 + 3 = 51 rows
     short = {"CELERY_VISIBILITY_TIMEOUT": "6", "CELERY_UNACKED_RESTORE_INTERVAL": "1"}
-    slow = workers(EXPORT_TEST_ROW_DELAY="0.4", **short)
+    (slow,) = celery_workers(node("slow"), EXPORT_TEST_ROW_DELAY="0.4", **short)
     job = services.request_export(actor=administrator, kind="score_sheet", params={"call": review.call.code})
     wait_for(job, lambda j: j.status == ExportStatus.RUNNING and j.progress >= 10, 30)
-    slow.kill()
+    slow.proc.send_signal(signal.SIGKILL)  # no warm shutdown: the task stays unacknowledged
+    slow.proc.wait(timeout=10)
 
     job.refresh_from_db()
     assert job.status == ExportStatus.RUNNING and 10 <= job.progress < 100 and not job.file
@@ -158,7 +91,7 @@ def test_a_killed_worker_leaves_no_partial_file_and_the_next_worker_finishes(wor
     assert [n for n in os.listdir(folder) if not n.startswith(services.TEMP_PREFIX)] == []
 
     killed_at = time.monotonic()
-    workers(**short)
+    celery_workers(node("next"), **short)
     wait_for(job, lambda j: j.status == ExportStatus.DONE, 45)
     recovery = time.monotonic() - killed_at
     assert job.attempts == 2 and job.row_count == 51 and job.progress == 100
