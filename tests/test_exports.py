@@ -449,3 +449,33 @@ def test_builders_query_count_does_not_grow_with_rows(kind, administrator, djang
         with django_assert_max_num_queries(5):
             rows = builders.build(kind, params, out)
         assert rows >= size
+
+
+def test_the_fast_sheet_writes_exactly_what_openpyxl_writes():
+    """exports.builders.base._Sheet overrides a private openpyxl method (pinned openpyxl): this
+    proves, on the installed version, that it writes the same XML as openpyxl's own sheet."""
+    from datetime import datetime
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+    from exports.builders.base import _Sheet
+
+    def sheet_xml(sheet_class) -> bytes:
+        book = Workbook(write_only=True)
+        sheet = sheet_class(parent=book, title="t")
+        book._add_sheet(sheet)
+        for n in range(3):
+            bold = WriteOnlyCell(sheet, value=f"=不是公式{n}")
+            bold.font, bold.data_type = Font(bold=True), "s"
+            number = WriteOnlyCell(sheet, value=1.5 + n)
+            number.number_format = "0.00"
+            sheet.append([n, None, bold, number, Decimal("2.675"), datetime(2026, 1, 2, 3, 4), "文本", True])
+        sheet.close()
+        with open(sheet._writer.out, "rb") as handle:
+            return handle.read()
+
+    assert hasattr(WriteOnlyWorksheet, "_values_to_row")
+    assert sheet_xml(_Sheet) == sheet_xml(WriteOnlyWorksheet)

@@ -15,16 +15,18 @@ import shutil
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import chain, islice
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from django.utils import timezone
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
 
@@ -43,6 +45,7 @@ _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _CENTER = Alignment(horizontal="center", vertical="center")
 WIDTH_SAMPLE = 200  # rows measured for column widths (a write-only sheet takes widths before rows)
 PROGRESS_EVERY = 1000
+_SERIALS_KEPT = 4096  # distinct instants remembered (rows of one expert's sheet share one)
 
 
 @dataclass(frozen=True)
@@ -116,53 +119,107 @@ def save(book: Workbook, target) -> None:
     ExcelWriter(book, archive).save()
 
 
+class _Sheet(WriteOnlyWorksheet):
+    """openpyxl's write-only sheet, taking a ready cell as a cell.
+
+    openpyxl first tries every appended item as a value, and a cell fails that
+    test by raising (and formatting) an exception, after which openpyxl drops
+    its spare cell for a new one. Rows here carry many styled cells, so the
+    cells are recognised first; plain values go through openpyxl's own typing,
+    exactly as in WriteOnlyWorksheet. Same cells in, same XML out.
+    """
+
+    def _values_to_row(self, values, row_idx):
+        spare = WriteOnlyCell(self)
+        for column, value in enumerate(values, 1):
+            if value is None:
+                continue
+            if isinstance(value, Cell):
+                cell = value
+            else:
+                cell = spare
+                cell.value = value
+            cell.column, cell.row = column, row_idx
+            if cell.hyperlink is not None:
+                cell.hyperlink.ref = cell.coordinate
+            yield cell
+            if cell is spare and (cell.has_style or cell.hyperlink):
+                spare = WriteOnlyCell(self)
+
+
+def new_sheet(book: Workbook, title: str) -> WriteOnlyWorksheet:
+    sheet = _Sheet(parent=book, title=title)
+    book._add_sheet(sheet)
+    return sheet
+
+
 class _Cells:
     """Turns a row of Python values into what the sheet appends, reusing one styled cell per column.
 
     A write-only sheet writes each row as soon as it is appended, so a cell
     object can be refilled for the next row: styling costs no allocation.
+
+    openpyxl serialises every value it is given; the cheapest values for it
+    are ints, floats and plain strings. So a styled column hands its cell a
+    float that serialises to the same text: a Decimal rounded to the cent
+    (openpyxl writes Decimals through float anyway) and, for a date or time,
+    the Excel serial number of the Beijing wall-clock time — exactly what
+    openpyxl would compute from the datetime, computed once per instant.
     """
 
     def __init__(self, sheet, columns: list[Column]):
         self.sheet = sheet
-        self.kinds = [c.kind for c in columns]
-        self.protos = []
-        self._last_time = self._last_local = None
-        for column in columns:
-            proto = None
+        self.epoch = sheet.parent.epoch
+        self.width = len(columns)
+        self.texts = [i for i, c in enumerate(columns) if c.kind not in FORMATS]
+        self.styled = []
+        self._serials = {}
+        for index, column in enumerate(columns):
             if column.kind in FORMATS:
                 proto = WriteOnlyCell(sheet)
                 proto.number_format = FORMATS[column.kind]
-            self.protos.append(proto)
+                timed, cents = column.kind in ("datetime", "date"), column.kind in ("money", "score")
+                self.styled.append((index, proto, timed, cents))
 
     def text(self, value: str):
-        if value and value[0] in FORMULA_STARTS:
-            cell = WriteOnlyCell(self.sheet, value=value)
-            cell.data_type = "s"  # never a formula
-            cell.quotePrefix = True  # and it stays text when edited in Excel
-            return cell
-        return value
+        cell = WriteOnlyCell(self.sheet, value=value)
+        cell.data_type = "s"  # never a formula
+        cell.quotePrefix = True  # and it stays text when edited in Excel
+        return cell
+
+    def serial(self, value) -> float:
+        """The Excel serial number of a date or datetime, in Beijing time."""
+        serial = self._serials.get(value)
+        if serial is None:
+            if len(self._serials) >= _SERIALS_KEPT:  # memory stays flat; the next rows refill it
+                self._serials.clear()
+            serial = self._serials[value] = to_excel(_beijing(value), self.epoch)
+        return serial
 
     def row(self, values: tuple) -> list:
-        out = []
-        for value, kind, proto in zip(values, self.kinds, self.protos, strict=True):
-            if value is None or value == "":
-                out.append(None)
-            elif proto is None:
-                out.append(self.text(value) if isinstance(value, str) else value)
-            else:
-                if isinstance(value, Decimal) and kind in ("money", "score"):
-                    value = value.quantize(_CENT, ROUND_HALF_UP)
-                elif isinstance(value, datetime):
-                    # Rows repeat the same instant (one submission, many criteria): convert once.
-                    if value is not self._last_time:
-                        self._last_time, self._last_local = value, _beijing(value)
-                    value = self._last_local
-                elif isinstance(value, str):
-                    out.append(self.text(value))
-                    continue
-                proto.value = value
-                out.append(proto)
+        out = list(values)
+        if len(out) != self.width:
+            raise ValueError(f"{len(out)} values for {self.width} columns")
+        for index in self.texts:
+            value = out[index]
+            if isinstance(value, str):
+                if not value:
+                    out[index] = None
+                elif value[0] in FORMULA_STARTS:
+                    out[index] = self.text(value)
+        for index, proto, timed, cents in self.styled:
+            value = out[index]
+            if value is None:
+                continue
+            if value.__class__ is Decimal:
+                value = float(value.quantize(_CENT, ROUND_HALF_UP)) if cents else float(value)
+            elif isinstance(value, str):
+                out[index] = (self.text(value) if value[0] in FORMULA_STARTS else value) if value else None
+                continue
+            elif timed and isinstance(value, date):
+                value = self.serial(value)
+            proto.value = value
+            out[index] = proto
         return out
 
 
@@ -179,7 +236,7 @@ def write_sheet(
     """Write the workbook to `target` (a path or a binary file); returns the number of data rows."""
     book = Workbook(write_only=True)
     book.properties.creator = "Jiebang"
-    ws = book.create_sheet(sheet)
+    ws = new_sheet(book, sheet)
     rows = iter(rows)
     head = list(islice(rows, WIDTH_SAMPLE))
     for index, width in enumerate(_fit(columns, head), start=1):
