@@ -2,20 +2,28 @@
 
 import rules
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls import services
+from calls.access import get_call_for_user
 from calls.choices import AmendmentKind, CallStatus
 from calls.filters import CallFilter
-from calls.models import Amendment, Call, Programme, RubricCriterion, Target
+from calls.models import Amendment, Call, CallDocument, Programme, RubricCriterion, Target
 from calls.services import CONTENT_FIELDS, EDITABLE_FIELDS, close_overdue
+from config.files import serve_private_file
+from proposals.api_parts import PDFRenderer
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):
@@ -133,6 +141,30 @@ class AmendSerializer(serializers.Serializer):
     new_deadline = serializers.DateTimeField(required=False, allow_null=True)
 
 
+class CallDocumentSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField(help_text=_("Where the PDF is downloaded."))
+
+    class Meta:
+        model = CallDocument
+        fields = ["id", "title", "size", "uploaded_at", "download_url"]
+        read_only_fields = fields
+
+    def get_download_url(self, document) -> str:
+        url = reverse("call-document-download", args=[document.call.code, document.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class DocumentUploadSerializer(serializers.Serializer):
+    title = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text=_("Title of the document (default: the file name).")
+    )
+    file = serializers.FileField(help_text=_("The PDF file (its content is checked, not its name); at most 20 MB."))
+
+
+DOCUMENT_ID = OpenApiParameter("document_id", OpenApiTypes.INT, OpenApiParameter.PATH, description=_("Document id"))
+
+
 def _transition(name, attribute=None):
 
     @extend_schema(request=ReasonSerializer, responses=CallSerializer, summary=f"Call transition: {name}")
@@ -151,7 +183,8 @@ def _transition(name, attribute=None):
 
 class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet):
     """Calls (榜单). Anyone reads published calls; issuers draft and submit their own;
-    administrators approve, return, amend and move calls through review."""
+    administrators approve, return, amend and move calls through review. PDF documents are
+    attached and removed by whoever may edit the call, and read by whoever may see it."""
 
     serializer_class = CallSerializer
     filterset_class = ApiCallFilter
@@ -159,7 +192,7 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     lookup_value_regex = "[A-Z0-9-]+"
 
     def get_permissions(self):
-        if self.action in ("list", "retrieve"):
+        if self.action in ("list", "retrieve", "documents", "download_document"):
             return [AllowAny()]
         return super().get_permissions()
 
@@ -211,3 +244,70 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         payload.is_valid(raise_exception=True)
         amendment = services.amend_call(actor=request.user, call=call, **payload.validated_data)
         return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
+
+    # --- documents (the edit page's attachments; calls/views/documents.py) -----------------------------
+    def _document(self, call, document_id) -> CallDocument:
+        document = CallDocument.objects.select_related("call").filter(call=call, pk=document_id).first()
+        if document is None:
+            raise Http404
+        return document
+
+    @extend_schema(responses=CallDocumentSerializer(many=True), summary="The call's documents (PDF)")
+    @action(
+        detail=True,
+        methods=["get"],
+        pagination_class=None,
+        filter_backends=[],
+        parser_classes=[MultiPartParser, FormParser],
+    )
+    def documents(self, request, code=None):
+        """Whoever may see the call reads its documents."""
+        call = get_call_for_user(request.user, code)
+        rows = CallDocument.objects.select_related("call").filter(call=call)
+        return Response(CallDocumentSerializer(rows, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={201: CallDocumentSerializer},
+        summary="Attach a PDF document to a call being drafted",
+    )
+    @documents.mapping.post
+    def add_document(self, request, code=None):
+        """Whoever may edit the call: its issuer while it is a draft, administrators until publication."""
+        call = get_call_for_user(request.user, code, write=True)
+        payload = DocumentUploadSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        document = services.add_document(
+            actor=request.user, call=call, title=data.get("title", ""), upload=data["file"]
+        )
+        data = CallDocumentSerializer(self._document(call, document.pk), context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[DOCUMENT_ID], request=None, responses={204: None}, summary="Remove a call document")
+    @action(detail=True, methods=["delete"], url_path=r"documents/(?P<document_id>\d+)", url_name="document")
+    def remove_document(self, request, code=None, document_id=None):
+        call = get_call_for_user(request.user, code, write=True)
+        services.remove_document(actor=request.user, document=self._document(call, int(document_id)))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        parameters=[DOCUMENT_ID],
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description=_("The PDF file."))},
+        summary="Download a call document",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"documents/(?P<document_id>\d+)/download",
+        url_name="document-download",
+        renderer_classes=[JSONRenderer, PDFRenderer],
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def download_document(self, request, code=None, document_id=None):
+        """The same check as the call page's download: whoever may see the call."""
+        document = self._document(get_call_for_user(request.user, code), int(document_id))
+        title = document.title
+        filename = title if title.lower().endswith(".pdf") else f"{title}.pdf"
+        return serve_private_file(document.file, filename=filename, content_type="application/pdf")

@@ -289,9 +289,22 @@ def fail_call(*, actor, call, reason):
     return _transition(call, "fail", actor=actor, reason=reason)
 
 
+# The review-stage transitions move the call's proposals too (start of review, notice, award,
+# 流榜): the reviews app owns those rules and registers them here when it loads, so the call
+# page and /api/v1/calls/ can never move a call without its proposals.
+REVIEW_STAGE: dict = {}
+
+
+def register_review_stage(**runners) -> None:
+    """runners: action → callable(actor, call, reason) returning the call (reviews.apps)."""
+    REVIEW_STAGE.update(runners)
+
+
 def perform(*, actor, call, action: str, reason: str = "") -> Call:
     """Run the transition named ``action`` (one service per transition, looked up here so that
     pages and API share one mapping)."""
+    if action in REVIEW_STAGE:
+        return REVIEW_STAGE[action](actor, call, reason)
     runner = {
         "submit": lambda: submit_call(actor=actor, call=call),
         "approve": lambda: approve_call(actor=actor, call=call),

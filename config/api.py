@@ -27,7 +27,7 @@ def exception_handler(exc, context):
 def build_urls():
     from accounts.api import OrganizationViewSet, obtain_token
     from calls.api import CallViewSet, ProgrammeViewSet
-    from experts.api import ExpertViewSet
+    from experts.api import ConflictViewSet, ExpertViewSet
     from exports.api import ExportViewSet
     from proposals.api import ProposalViewSet
     from proposals.api_parts import part_urls as proposal_part_urls
@@ -43,6 +43,7 @@ def build_urls():
     router.register("draws", DrawViewSet, basename="draw")
     router.register("invitations", InvitationViewSet, basename="invitation")
     router.register("experts", ExpertViewSet, basename="expert")
+    router.register("conflicts", ConflictViewSet, basename="conflict")
     router.register("assignments", AssignmentViewSet, basename="assignment")
     router.register("scores", ScoreViewSet, basename="score")
     router.register("rankings", RankingViewSet, basename="ranking")

@@ -3,7 +3,12 @@
 - administrators list, read, create and update experts, full ID numbers included;
 - supervisors (纪检) list and read them with ID numbers masked (experts.view_id_numbers);
 - an expert reads its own record at ``/api/v1/experts/me/`` (ID numbers masked);
+- administrators import the pool spreadsheet at ``/api/v1/experts/import/`` (the import page);
 - anybody else: 403.
+
+Conflicts of interest (``/api/v1/conflicts/``): administrators and supervisors read them,
+administrators confirm or dismiss possible (name-only) ones (experts.avoidance.decide), as on
+the draw page.
 
 Writes go through experts.services.upsert_expert, as the spreadsheet import does: every
 change is audited, an employer change keeps the former employment in the history (the
@@ -15,23 +20,27 @@ import rules
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.models import Organization, User
 from accounts.validators import mask_id_number, validate_credit_code
 from calls.choices import TechField
-from experts import services
+from experts import avoidance, excel, services
 from experts.access import get_expert_for_user, require_pool_permission
-from experts.choices import ExpertType
+from experts.choices import ConflictReason, ConflictStatus, ExpertType
 from experts.filters import ExpertFilter
-from experts.models import AvoidPerson, AvoidUnit, Employment, Expert
+from experts.forms import ImportForm
+from experts.models import AvoidPerson, AvoidUnit, Conflict, Employment, Expert
 from proposals.validators import validate_id_number as check_id_number
+from reviews.access import require_draw_reader
 
 MAX_LIST = 100  # units or people on one avoid-list
 MAX_CAP = 32767  # PositiveSmallIntegerField
@@ -270,6 +279,32 @@ def _expert_data(username: str, values: dict) -> services.ExpertData:
     )
 
 
+class ImportSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text=_("The pool spreadsheet (.xlsx, the template's columns); nothing changes unless every row is valid.")
+    )
+
+    def validate_file(self, upload):
+        # The import page's rules (name and size), from its own form.
+        form = ImportForm(data={}, files={"file": upload})
+        if not form.is_valid():
+            raise serializers.ValidationError(form.errors["file"])
+        return form.cleaned_data["file"]
+
+
+class ImportProblemSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text=_("Spreadsheet row (0: the file as a whole)."))
+    column = serializers.CharField(help_text=_("Column header (blank: the file or the whole row)."))
+    reason = serializers.CharField()
+
+
+class ImportResultSerializer(serializers.Serializer):
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    problems = ImportProblemSerializer(many=True, help_text=_("Why nothing was imported (400)."))
+
+
 # --- the resource ---------------------------------------------------------------------------------------
 class ExpertApiFilter(ExpertFilter):
     """The pool page's filters; "active" as the API's true/false."""
@@ -334,6 +369,42 @@ class ExpertViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
     def partial_update(self, request, *args, **kwargs):
         return self.update(request, *args, partial=True, **kwargs)
 
+    @extend_schema(
+        request={"multipart/form-data": ImportSerializer},
+        responses={
+            200: ImportResultSerializer,
+            400: OpenApiResponse(
+                description=_(
+                    "The file is refused (errors under file), or rows have problems: nothing is imported "
+                    "and the import result lists them under problems."
+                )
+            ),
+        },
+        summary="Import the pool spreadsheet (all rows or none)",
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser, FormParser],
+        filter_backends=[],
+        pagination_class=None,
+    )
+    def import_pool(self, request):
+        """The import page (experts.excel.import_pool): administrators only. Every change is audited;
+        with any problem nothing is written and the problems answer 400."""
+        require_pool_permission(request.user, "experts.import_pool")
+        payload = ImportSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        result = excel.import_pool(payload.validated_data["file"], actor=request.user)
+        data = {
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "problems": [{"row": p.row, "column": p.column, "reason": p.reason} for p in result.problems],
+        }
+        return Response(data, status=status.HTTP_200_OK if result.ok else status.HTTP_400_BAD_REQUEST)
+
     @extend_schema(responses=ExpertSerializer, summary="Your own record in the expert pool")
     @action(detail=False, methods=["get"], filter_backends=[], pagination_class=None)
     def me(self, request):
@@ -341,3 +412,64 @@ class ExpertViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.R
         if expert is None:
             raise PermissionDenied
         return Response(self._data(expert))
+
+
+# --- conflicts of interest (回避) ----------------------------------------------------------------------------
+class ConflictSerializer(serializers.ModelSerializer):
+    expert_name = serializers.CharField(source="expert.name", read_only=True)
+    proposal_title = serializers.CharField(source="proposal.title", read_only=True)
+    call = serializers.CharField(source="proposal.call.code", read_only=True, help_text=_("Call code"))
+    # Plain strings listing their values (several resources have a "status" or "reason" of their own).
+    reason = serializers.CharField(read_only=True, help_text=" | ".join(ConflictReason.values))
+    status = serializers.CharField(read_only=True, help_text=" | ".join(ConflictStatus.values))
+
+    class Meta:
+        model = Conflict
+        fields = ["id", "expert", "expert_name", "proposal", "proposal_title", "call", "reason", "detail"]
+        fields += ["status", "declared", "decided_by", "decided_at", "created_at"]
+        read_only_fields = fields
+
+
+class ConflictFilter(filters.FilterSet):
+    call = filters.CharFilter(field_name="proposal__call__code", help_text=_("Call code"))
+    status = filters.ChoiceFilter(choices=ConflictStatus.choices)
+    reason = filters.ChoiceFilter(choices=ConflictReason.choices)
+
+    class Meta:
+        model = Conflict
+        fields = ["call", "proposal", "expert", "status", "reason"]
+
+
+class ConflictViewSet(viewsets.ReadOnlyModelViewSet):
+    """Conflicts of interest (回避) between experts and proposals: administrators and supervisors
+    read them; administrators confirm or dismiss a possible (name-only) one, as on the draw page,
+    and that decision sticks. Hard conflicts are not up for decision (400). Anybody else: 403."""
+
+    serializer_class = ConflictSerializer
+    filterset_class = ConflictFilter
+    lookup_value_regex = r"\d+"
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Conflict.objects.none()
+        require_draw_reader(self.request.user)
+        return Conflict.objects.select_related("expert", "proposal__call").order_by("proposal_id", "expert_id", "pk")
+
+    def get_object(self):
+        return get_object_or_404(self.get_queryset(), pk=int(self.kwargs["pk"]))
+
+    def _decide(self, request, *, confirm: bool):
+        conflict = self.get_object()  # 403 for non-readers, 404 for unknown ids
+        require_draw_reader(request.user, write=True)  # supervisors read, never decide
+        avoidance.decide(actor=request.user, conflict=conflict, confirm=confirm)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=None, responses=ConflictSerializer, summary="Confirm a possible conflict (never assigned)")
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._decide(request, confirm=True)
+
+    @extend_schema(request=None, responses=ConflictSerializer, summary="Dismiss a possible conflict (not a conflict)")
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._decide(request, confirm=False)

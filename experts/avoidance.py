@@ -153,6 +153,9 @@ def decide(*, actor, conflict: Conflict, confirm: bool) -> Conflict:
         if conflict.reason != ConflictReason.NAME_MATCH or conflict.declared:
             # Hard rules (employer, team, avoid-lists, declarations) are not up for decision.
             raise ValidationError(_("Only a possible (name-only) conflict can be confirmed or dismissed."))
+        if conflict.status != ConflictStatus.POTENTIAL:
+            # Decisions stick: the first one is final (a second request finds it decided).
+            raise ValidationError(_("This possible conflict has already been decided."))
         before = conflict.status
         conflict.status = ConflictStatus.CONFIRMED if confirm else ConflictStatus.DISMISSED
         conflict.decided_by, conflict.decided_at = actor, timezone.now()

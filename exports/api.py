@@ -6,7 +6,8 @@ POST /api/v1/exports/ with {"kind": "award_list", "call": <id or code>} or
 the award list of its own call once the notice has begun; 403 otherwise).
 GET /api/v1/exports/<id>/ gives status, progress and, when done, download_url:
 GET /api/v1/exports/<id>/download/, the file, with the download page's rule and any API
-authentication (token or session). A job is visible to whoever requested it and to
+authentication (token or session). POST /api/v1/exports/<id>/retry/ queues a failed or
+expired job again (the jobs page's retry button). A job is visible to whoever requested it and to
 administrators (404 for anybody else, and for the file until it is done).
 """
 
@@ -118,6 +119,19 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         except SubjectMissing as exc:
             field = "call" if "call" in params else "programme"
             raise serializers.ValidationError({field: exc.messages}) from None
+        job = ExportJob.objects.get(pk=job.pk)
+        return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        request=None,
+        responses={202: ExportJobSerializer},
+        summary="Run a failed or expired export again",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request, pk=None):
+        """The same parameters, queued again (202): whoever may see the job (its requester and
+        administrators; 404 for anybody else); 400 unless it failed or expired."""
+        job = services.retry_export(actor=request.user, job=self.get_object())
         job = ExportJob.objects.get(pk=job.pk)
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 

@@ -206,6 +206,56 @@ class ReasonSerializer(serializers.Serializer):
     )
 
 
+def _call_of(serializer, code):
+    """The call with this code, if the requesting user may see it (400 otherwise)."""
+    call = Call.objects.visible_to(serializer.context["request"].user).filter(code=code.strip()).first()
+    if call is None:
+        raise serializers.ValidationError(_("No call has this code."))
+    return call
+
+
+class RecheckSerializer(serializers.Serializer):
+    call = serializers.CharField(help_text=_("Code of the call whose submitted proposals are checked again."))
+
+    def validate_call(self, code):
+        return _call_of(self, code)
+
+
+class RecheckResultSerializer(serializers.Serializer):
+    checked = serializers.IntegerField(help_text=_("Submitted proposals of the call checked again."))
+    limit_breaches = serializers.IntegerField(
+        help_text=_("Proposals of the programme that break an application limit (限项).")
+    )
+
+
+class BulkPassSerializer(serializers.Serializer):
+    call = serializers.CharField(help_text=_("Code of the call in formal review."))
+    proposals = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        allow_empty=False,
+        max_length=1000,
+        help_text=_("Ids of the submitted proposals of this call that pass formal review."),
+    )
+
+    def validate_call(self, code):
+        return _call_of(self, code)
+
+    def validate(self, attrs):
+        ids = sorted(set(attrs["proposals"]))
+        found = set(Proposal.objects.filter(call=attrs["call"], pk__in=ids).values_list("pk", flat=True))
+        unknown = [str(pk) for pk in ids if pk not in found]
+        if unknown:
+            message = _("Not proposals of this call: %(ids)s.") % {"ids": ", ".join(unknown)}
+            raise serializers.ValidationError({"proposals": [message]})
+        attrs["proposals"] = ids
+        return attrs
+
+
+class BulkPassResultSerializer(serializers.Serializer):
+    passed = serializers.IntegerField(help_text=_("How many proposals passed formal review now."))
+    proposals = ProposalListSerializer(many=True, help_text=_("The proposals named, as they are now."))
+
+
 class ProposalFilter(filters.FilterSet):
     call = filters.CharFilter(field_name="call__code", help_text=_("Call code"))
     status = filters.ChoiceFilter(choices=ProposalStatus.choices)
@@ -316,6 +366,18 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
             service(actor=request.user, proposal=proposal)
         return self._detail(proposal)
 
+    @extend_schema(
+        request=None,
+        responses=ProposalSerializer,
+        summary="Check the eligibility rules now (the editor's check step; nothing is submitted)",
+    )
+    @action(detail=True, methods=["post"])
+    def check(self, request, pk=None):
+        """The lead unit, while it may change the proposal: the checklist is stored in eligibility."""
+        proposal = get_proposal_for_user(request.user, int(pk), write=True)
+        services.check_eligibility(proposal, actor=request.user)
+        return self._detail(proposal)
+
     @extend_schema(request=None, responses=ProposalSerializer, summary="Formal review: pass")
     @action(detail=True, methods=["post"], url_path="pass")
     def pass_(self, request, pk=None):
@@ -330,3 +392,42 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def reject(self, request, pk=None):
         return self._review(request, services.reject, with_reason=True)
+
+    def _require_reviewer(self):
+        if not rules.has_perm("proposals.review_proposal", self.request.user):
+            raise PermissionDenied
+
+    @extend_schema(
+        request=BulkPassSerializer,
+        responses=BulkPassResultSerializer,
+        summary="Formal review: pass several submitted proposals of a call",
+    )
+    @action(detail=False, methods=["post"], url_path="bulk-pass", filter_backends=[], pagination_class=None)
+    def bulk_pass(self, request):
+        """Each pass is its own audited transition; a proposal no longer awaiting formal review is
+        skipped. 400 when none of them awaits it."""
+        self._require_reviewer()
+        payload = BulkPassSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        call, ids = payload.validated_data["call"], payload.validated_data["proposals"]
+        if not Proposal.objects.filter(call=call, pk__in=ids, status=ProposalStatus.SUBMITTED).exists():
+            raise serializers.ValidationError({"proposals": [_("None of these proposals is awaiting formal review.")]})
+        passed = services.bulk_pass(actor=request.user, call=call, proposal_ids=ids)
+        rows = self.get_queryset().filter(pk__in=ids).order_by("pk")
+        return Response(
+            {"passed": passed, "proposals": ProposalListSerializer(rows, many=True, context={"request": request}).data}
+        )
+
+    @extend_schema(
+        request=RecheckSerializer,
+        responses=RecheckResultSerializer,
+        summary="Formal review: check the submitted proposals of a call again (and mark limit breaches)",
+    )
+    @action(detail=False, methods=["post"], url_path="recheck-eligibility", filter_backends=[], pagination_class=None)
+    def recheck_eligibility(self, request):
+        """The review queue's "check again" button: administrators only."""
+        self._require_reviewer()
+        payload = RecheckSerializer(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        checked, marked = services.recheck_call(actor=request.user, call=payload.validated_data["call"])
+        return Response({"checked": checked, "limit_breaches": marked})

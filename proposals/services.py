@@ -604,6 +604,18 @@ def bulk_pass(*, actor, call: Call, proposal_ids: list[int]) -> int:
     return passed
 
 
+def recheck_call(*, actor, call: Call) -> tuple[int, int]:
+    """Formal review's "check again": run the rules on every submitted proposal of the call, then
+    mark the programme's application-limit (限项) breaches. Changed verdicts are audited with the
+    actor. Returns (proposals checked, proposals breaking a limit)."""
+    if not rules.has_perm("proposals.review_proposal", actor):
+        raise PermissionDenied
+    submitted = list(Proposal.objects.filter(call=call, status=ProposalStatus.SUBMITTED).only("pk"))
+    for proposal in submitted:
+        check_eligibility(proposal, actor=actor)
+    return len(submitted), mark_limit_breaches(call.programme, actor=actor)
+
+
 def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
     """限项: every active proposal whose people break a limit is marked ineligible, with the
     reason. Returns how many proposals are involved; rechecking again writes nothing new."""

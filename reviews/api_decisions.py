@@ -1,17 +1,19 @@
 """Award decisions, public notices and objections over the REST API (reviews.decisions).
 
-Decisions are POST actions on ``/api/v1/decisions/<call code>/…`` — start_review, rank
-(``allow_incomplete``), confirm_winners (``{"winners": {"<proposal id>": "500.00"}}``),
-open_notice (``{"starts_on"?}``), withdraw_recommendation (``{"proposal", "reason"}``: a
-winner taken off the list, e.g. after an upheld objection), finalise and fail (``{"reason"}``); GET
+Decisions are POST actions on ``/api/v1/decisions/<call code>/…`` — start_review, remind
+(e-mail the experts whose scores are missing), rank (``allow_incomplete``), confirm_winners
+(``{"winners": {"<proposal id>": "500.00"}}``), open_notice (``{"starts_on"?}``),
+withdraw_recommendation (``{"proposal", "reason"}``: a winner taken off the list, e.g. after
+an upheld objection), finalise and fail (``{"reason"}``); GET
 ``/api/v1/decisions/<code>/`` reads the call's recommendations and notice. The rules are
 the decision pages': a call the user may not see answers 404 (calls.access); administrators
 act, supervisors read (403 for actions), anybody else 403.
 
 - notices: public, like the public notice page: the recommended awards only, no scores;
-- objections: logged-in users object during the notice (decisions.submit_objection; no
-  sealed letter over the API, so sign with the real name); administrators and supervisors
-  list and read them; administrators handle them.
+- objections: logged-in users object during the notice (decisions.submit_objection), signed
+  with the real name, or with the unit's name and its sealed letter (a PDF, sent as
+  multipart/form-data); administrators and supervisors list and read them (and the sealed
+  letter at ``seal/``); administrators handle them.
 """
 
 from decimal import Decimal, InvalidOperation
@@ -21,22 +23,26 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls.access import get_call_for_user
 from calls.choices import PUBLIC_STATUSES, CallStatus
 from calls.models import Call
+from config.files import serve_private_file
+from proposals.api_parts import PDFRenderer
 from proposals.choices import TeamRole, UnitRole
 from proposals.models import Proposal, ProposalUnit, TeamMember
 from reviews import decisions
 from reviews.access import require_draw_reader
 from reviews.api import state_field
 from reviews.models import Notice, Objection, ObjectionStatus, Recommendation
-from reviews.views.notice import recommendations_of
+from reviews.views.notice import MAX_SEAL_BYTES, recommendations_of
 
 
 # --- shared pieces --------------------------------------------------------------------------------------
@@ -139,6 +145,10 @@ class WithdrawRecommendationSerializer(serializers.Serializer):
     )
 
 
+class RemindResultSerializer(serializers.Serializer):
+    reminded = serializers.IntegerField(help_text=_("Experts reminded by e-mail (0: every score is in)."))
+
+
 class FinaliseResultSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=["awarded", "failed"], read_only=True)
     decision = DecisionSerializer(read_only=True)
@@ -183,6 +193,16 @@ class DecisionViewSet(viewsets.GenericViewSet):
     def start_review(self, request, code=None):
         decisions.start_review(actor=request.user, call=self._call(code, write=True))
         return Response(self._data(code))
+
+    @extend_schema(
+        request=None,
+        responses=RemindResultSerializer,
+        summary="Remind the experts whose scores are still missing (the review dashboard's button)",
+    )
+    @action(detail=True, methods=["post"])
+    def remind(self, request, code=None):
+        reminded = decisions.remind_late(actor=request.user, call=self._call(code, write=True))
+        return Response({"reminded": reminded})
 
     @extend_schema(request=RankRequestSerializer, responses=DecisionSerializer, summary="Fix the results and ranks")
     @action(detail=True, methods=["post"])
@@ -344,7 +364,7 @@ class NoticeViewSet(viewsets.ReadOnlyModelViewSet):
 class ObjectionSerializer(serializers.ModelSerializer):
     call = serializers.CharField(source="notice.call.code", read_only=True, help_text=_("Call code"))
     status = state_field(ObjectionStatus)
-    has_seal = serializers.SerializerMethodField(help_text=_("A sealed letter is attached (read it on the web)."))
+    has_seal = serializers.SerializerMethodField(help_text=_("A sealed letter is attached (download it at seal/)."))
 
     class Meta:
         model = Objection
@@ -364,6 +384,17 @@ class ObjectionCreateSerializer(serializers.Serializer):
     proposal = serializers.IntegerField(
         required=False, allow_null=True, help_text=_("The recommended proposal concerned (default: the whole notice).")
     )
+    seal = serializers.FileField(
+        required=False,
+        allow_null=True,
+        help_text=_("The unit's sealed letter (PDF, at most 10 MB; multipart/form-data), with unit_name."),
+    )
+
+    def validate_seal(self, seal):
+        # The notice page's limit (reviews.views.notice.ObjectionForm).
+        if seal and seal.size > MAX_SEAL_BYTES:
+            raise serializers.ValidationError(_("The sealed letter may be at most 10 MB."))
+        return seal
 
 
 class HandleSerializer(serializers.Serializer):
@@ -418,9 +449,22 @@ class ObjectionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
             text=data["text"],
             real_name=data.get("real_name", ""),
             unit_name=data.get("unit_name", ""),
+            seal=data.get("seal") or None,
             proposal=proposal,
         )
         return Response(ObjectionSerializer(objection).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        responses={(200, "application/pdf"): OpenApiResponse(OpenApiTypes.BINARY, description=_("The PDF file."))},
+        summary="Download the objection's sealed letter",
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, PDFRenderer])
+    def seal(self, request, pk=None):
+        """Administrators and supervisors, as the notice administration page (404 without a letter)."""
+        objection = self.get_object()
+        return serve_private_file(
+            objection.seal, filename=f"objection-{objection.pk}-seal.pdf", content_type="application/pdf"
+        )
 
     @extend_schema(request=HandleSerializer, responses=ObjectionSerializer, summary="Record the handling result")
     @action(detail=True, methods=["post"])

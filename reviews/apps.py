@@ -8,6 +8,8 @@ class ReviewsConfig(AppConfig):
 
     def ready(self):
         from reviews import reminders  # noqa: F401  (registers the beat task)
+        from reviews.decisions import register_with_calls
         from reviews.panels import register_panels
 
         register_panels()
+        register_with_calls()

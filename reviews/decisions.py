@@ -20,6 +20,7 @@ from proposals.models import Proposal
 from reviews import aggregation
 from reviews.models import Assignment, Notice, Objection, ObjectionStatus, Recommendation, Result, ScoreStatus
 from reviews.notice import holiday_sets, notice_end
+from reviews.tasks import remind_late_experts
 
 
 def _admin(actor):
@@ -135,6 +136,30 @@ def rank_call(*, actor, call, allow_incomplete: bool = False) -> list[aggregatio
             after={"ranking": [[r.entry.proposal_id, r.rank, str(r.entry.aggregate.final)] for r in ranked]},
         )
     return ranked
+
+
+def remind_late(*, actor, call) -> int:
+    """Queue one e-mail per expert with an active, unconflicted assignment not yet submitted;
+    the reminder is recorded in the audit trail. Returns the number of experts reminded
+    (0: nobody is late, nothing is sent or recorded)."""
+    _admin(actor)
+    if call.status != CallStatus.UNDER_REVIEW:
+        raise ValidationError(_("Reminders are sent while the call is under review."))
+    late = list(
+        Assignment.objects.filter(proposal__call=call, active=True)
+        .exclude(score__status=ScoreStatus.SUBMITTED)
+        .values_list("pk", "expert_id", "proposal_id")
+    )
+    blocked = avoidance.blocked_pairs({pid for _pk, _eid, pid in late}) if late else set()
+    late = [(pk, eid) for pk, eid, pid in late if (eid, pid) not in blocked]
+    if not late:
+        return 0
+    ids = sorted(pk for pk, _eid in late)
+    experts = sorted({eid for _pk, eid in late})
+    with transaction.atomic():
+        record(actor=actor, action="review.remind_late", obj=call, after={"experts": experts, "assignments": ids})
+        transaction.on_commit(lambda: remind_late_experts.delay(ids))
+    return len(experts)
 
 
 def fiscal_request(proposal) -> Decimal:
@@ -366,3 +391,22 @@ def fail_without_winner(*, actor, call, reason: str):
             proposal_services.advance(actor=actor, proposal=proposal, action="not_award", notify="not_awarded")
         Notice.objects.filter(call=call, finalised_at__isnull=True).update(finalised_at=timezone.now())
         return call_services.fail_call(actor=actor, call=call, reason=reason)
+
+
+def register_with_calls() -> None:
+    """The call page's and /api/v1/calls/' review-stage buttons run these, with the proposals."""
+
+    def notice(actor, call, reason):
+        open_notice(actor=actor, call=call)
+        return Call.objects.get(pk=call.pk)
+
+    def award(actor, call, reason):
+        finalise(actor=actor, call=call)
+        return Call.objects.get(pk=call.pk)
+
+    call_services.register_review_stage(
+        start_review=lambda actor, call, reason: start_review(actor=actor, call=call),
+        start_notice=notice,
+        award=award,
+        fail=lambda actor, call, reason: fail_without_winner(actor=actor, call=call, reason=reason),
+    )

@@ -185,14 +185,13 @@ def call_action(request, code, action):
     form = ReasonForm(request.POST)
     reason = form.data.get("reason", "")
     try:
-        services.perform(actor=request.user, call=call, action=action, reason=reason)
+        call = services.perform(actor=request.user, call=call, action=action, reason=reason)
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
     else:
-        messages.success(
-            request, _("Done: the call is now “%(status)s”.") % {"status": CallStatus(TRANSITIONS[action].target).label}
-        )
+        # From the outcome, not the table: confirming the award may end in 流榜 when no winner is left.
+        messages.success(request, _("Done: the call is now “%(status)s”.") % {"status": call.get_status_display()})
     next_url = request.POST.get("next")
     if next_url in ("mine", "review", "edit"):
         return redirect(

@@ -83,18 +83,15 @@ def queue(request, code):
 
     # Re-checking writes (eligibility, audit), so it is a POST, never a link.
     if request.method == "POST" and request.POST.get("recheck") == "1":
-        submitted = list(proposals.filter(status=ProposalStatus.SUBMITTED).only("pk"))
-        for proposal in submitted:
-            services.check_eligibility(proposal)
-        marked = services.mark_limit_breaches(call.programme, actor=request.user)
+        checked, marked = services.recheck_call(actor=request.user, call=call)
         messages.info(
             request,
             ngettext(
                 "Eligibility checked again for %(count)d submitted proposal.",
                 "Eligibility checked again for %(count)d submitted proposals.",
-                len(submitted),
+                checked,
             )
-            % {"count": len(submitted)}
+            % {"count": checked}
             + " "
             + ngettext(
                 "%(count)d proposal in this programme breaks an application limit.",

@@ -13,7 +13,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import F
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -23,7 +22,6 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import StyledFormMixin
-from audit.services import record
 from calls.choices import CallStatus, NoticeDayKind, SupportMode
 from experts import avoidance
 from proposals.choices import ProposalStatus
@@ -32,7 +30,6 @@ from reviews import aggregation, decisions
 from reviews.access import get_call_for_draws
 from reviews.models import Assignment, Notice, Recommendation, Result, ScoreStatus
 from reviews.notice import holiday_sets, notice_end
-from reviews.tasks import remind_late_experts
 
 # Proposals shown on the dashboard: formally passed (before review starts) and everything after.
 DASHBOARD_STATUSES = [
@@ -234,34 +231,12 @@ def rank(request, code):
     return redirect("reviews:decisions", code=call.code)
 
 
-def remind_late(*, actor, call) -> int:
-    """Queue one e-mail per expert with an active, unconflicted assignment not yet submitted;
-    the reminder is recorded in the audit trail. Returns the number of experts reminded."""
-    if call.status != CallStatus.UNDER_REVIEW:
-        raise ValidationError(_("Reminders are sent while the call is under review."))
-    late = list(
-        Assignment.objects.filter(proposal__call=call, active=True)
-        .exclude(score__status=ScoreStatus.SUBMITTED)
-        .values_list("pk", "expert_id", "proposal_id")
-    )
-    blocked = avoidance.blocked_pairs({pid for _pk, _eid, pid in late}) if late else set()
-    late = [(pk, eid) for pk, eid, pid in late if (eid, pid) not in blocked]
-    if not late:
-        return 0
-    ids = sorted(pk for pk, _eid in late)
-    experts = sorted({eid for _pk, eid in late})
-    with transaction.atomic():
-        record(actor=actor, action="review.remind_late", obj=call, after={"experts": experts, "assignments": ids})
-        transaction.on_commit(lambda: remind_late_experts.delay(ids))
-    return len(experts)
-
-
 @login_required
 @require_POST
 def remind(request, code):
     call = get_call_for_draws(request.user, code, write=True)
     try:
-        count = remind_late(actor=request.user, call=call)
+        count = decisions.remind_late(actor=request.user, call=call)
     except ValidationError as exc:
         _report(request, exc)
     else:
