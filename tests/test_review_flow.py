@@ -1120,3 +1120,20 @@ def test_administrators_maintain_holidays_in_the_admin_site(client, administrato
     from audit.models import AuditEntry
 
     assert AuditEntry.objects.filter(action="holiday.create").exists()
+
+
+def test_the_call_pages_review_stage_buttons_move_the_proposals_too(administrator, client_for):
+    """calls:action start_notice / award run the review decisions, not a bare call transition."""
+    from django.urls import reverse
+
+    review = ranked_review(administrator, [[90, 88, 86], [70, 72, 74]])
+    winner, loser = review.proposals
+    decisions.confirm_winners(actor=administrator, call=review.call, amounts={winner.pk: D("100")})
+    client = client_for(administrator)
+    client.post(reverse("calls:action", args=[review.call.code, "start_notice"]))
+    assert status_of(review.call) == CallStatus.IN_NOTICE and Notice.objects.filter(call=review.call).exists()
+
+    end_notice(Notice.objects.get(call=review.call))
+    client.post(reverse("calls:action", args=[review.call.code, "award"]))
+    assert status_of(review.call) == CallStatus.AWARDED
+    assert (status_of(winner), status_of(loser)) == (ProposalStatus.AWARDED, ProposalStatus.NOT_AWARDED)
