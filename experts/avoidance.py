@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from experts.choices import DECLARED_REASONS, ConflictReason, ConflictStatus
@@ -33,29 +34,6 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
     from proposals.models import ProposalUnit, TeamMember
 
     proposal_ids = [p.pk for p in proposals]
-    pool = Expert.objects.all() if experts is None else experts
-    pool_ids = set(pool.values_list("pk", flat=True))
-
-    employed_at = defaultdict(set)  # organisation id → expert ids (now or within 3 years)
-    for expert_id, org_id in (
-        Employment.objects.relevant().filter(expert_id__in=pool_ids).values_list("expert_id", "organization_id")
-    ):
-        employed_at[org_id].add(expert_id)
-    by_id_number = dict(Expert.objects.filter(pk__in=pool_ids).values_list("id_number", "pk"))
-    avoiding_unit = defaultdict(set)
-    for expert_id, code in AvoidUnit.objects.filter(expert_id__in=pool_ids).values_list("expert_id", "credit_code"):
-        avoiding_unit[code].add(expert_id)
-    avoiding_id, avoiding_name = defaultdict(set), defaultdict(set)
-    for expert_id, name, id_number in AvoidPerson.objects.filter(expert_id__in=pool_ids).values_list(
-        "expert_id", "name", "id_number"
-    ):
-        (avoiding_id[id_number] if id_number else avoiding_name[name]).add(expert_id)
-    unsuitable = defaultdict(set)
-    for proposal_id, expert_id in UnsuitableExpert.objects.filter(
-        proposal_id__in=proposal_ids, expert_id__in=pool_ids
-    ).values_list("proposal_id", "expert_id"):
-        unsuitable[proposal_id].add(expert_id)
-
     units = defaultdict(list)
     for proposal_id, org_id, code, name in ProposalUnit.objects.filter(proposal_id__in=proposal_ids).values_list(
         "proposal_id", "organization_id", "organization__credit_code", "organization__name"
@@ -66,6 +44,40 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
         "proposal_id", "person__id_number", "person__name"
     ):
         team[proposal_id].append((id_number, name))
+    # Look the pool up by these proposals' own keys: the cost follows the proposals, not the pool size.
+    org_ids = {org for rows in units.values() for org, _code, _name in rows}
+    for proposal in proposals:
+        org_ids |= {proposal.call.issuer_id, *(o.pk for o in proposal.call.co_issuers.all())}
+    codes = {code for rows in units.values() for _org, code, _name in rows}
+    id_numbers = {i for rows in team.values() for i, _name in rows}
+    names = {n for rows in team.values() for _i, n in rows}
+
+    def in_pool(queryset, field="expert"):
+        return queryset if experts is None else queryset.filter(**{f"{field}__in": experts})
+
+    employed_at = defaultdict(set)  # organisation id → expert ids (now or within 3 years)
+    for expert_id, org_id in in_pool(Employment.objects.relevant().filter(organization_id__in=org_ids)).values_list(
+        "expert_id", "organization_id"
+    ):
+        employed_at[org_id].add(expert_id)
+    experts_by_id = Expert.objects.filter(id_number__in=id_numbers)
+    if experts is not None:
+        experts_by_id = experts_by_id.filter(pk__in=experts)
+    by_id_number = dict(experts_by_id.values_list("id_number", "pk"))
+    avoiding_unit = defaultdict(set)
+    for expert_id, code in in_pool(AvoidUnit.objects.filter(credit_code__in=codes)).values_list(
+        "expert_id", "credit_code"
+    ):
+        avoiding_unit[code].add(expert_id)
+    avoiding_id, avoiding_name = defaultdict(set), defaultdict(set)
+    people = AvoidPerson.objects.filter(Q(id_number__in=id_numbers) | Q(id_number="", name__in=names))
+    for expert_id, name, id_number in in_pool(people).values_list("expert_id", "name", "id_number"):
+        (avoiding_id[id_number] if id_number else avoiding_name[name]).add(expert_id)
+    unsuitable = defaultdict(set)
+    for proposal_id, expert_id in in_pool(UnsuitableExpert.objects.filter(proposal_id__in=proposal_ids)).values_list(
+        "proposal_id", "expert_id"
+    ):
+        unsuitable[proposal_id].add(expert_id)
 
     hits = []
     for proposal in proposals:

@@ -53,7 +53,9 @@ def queue_mail(proposal_id: int, event: str) -> None:
 
 
 def _lock(proposal: Proposal) -> Proposal:
-    return Proposal.objects.select_for_update().select_related("call__programme").get(pk=proposal.pk)
+    # Only the proposal's row (of=self): locking the joined call and programme rows too would
+    # deadlock against a submit, which locks the programme first (limit race), then the proposal.
+    return Proposal.objects.select_for_update(of=("self",)).select_related("call__programme").get(pk=proposal.pk)
 
 
 def _editable(actor, proposal: Proposal) -> Proposal:

@@ -18,7 +18,16 @@ from proposals import services as proposal_services
 from proposals.choices import FundingSource, ProposalStatus
 from proposals.models import Proposal
 from reviews import aggregation
-from reviews.models import Assignment, Notice, Objection, ObjectionStatus, Recommendation, Result, ScoreStatus
+from reviews.models import (
+    Assignment,
+    Notice,
+    Objection,
+    ObjectionStatus,
+    Recommendation,
+    Result,
+    ScoreItem,
+    ScoreStatus,
+)
 from reviews.notice import holiday_sets, notice_end
 from reviews.tasks import remind_late_experts
 
@@ -61,23 +70,26 @@ def compute(call) -> list[aggregation.Ranked]:
     programme = call.programme
     key = call.criteria.order_by("order", "pk").first()
     totals, key_points, vetoes = defaultdict(list), defaultdict(list), defaultdict(bool)
-    assignments = (
+    rows = list(
         Assignment.objects.filter(proposal__call=call, active=True, score__status=ScoreStatus.SUBMITTED)
-        .select_related("score")
-        .prefetch_related("score__items")
         .order_by("pk")  # a fixed order: outlier flags refer to positions in it
+        .values_list("pk", "expert_id", "proposal_id", "score__total", "score__veto")
     )
-    assignments = list(assignments)
-    blocked = avoidance.blocked_pairs({a.proposal_id for a in assignments})
-    for assignment in assignments:
-        if (assignment.expert_id, assignment.proposal_id) in blocked:
+    blocked = avoidance.blocked_pairs({proposal_id for _pk, _e, proposal_id, _t, _v in rows})
+    counted = set()
+    for pk, expert_id, proposal_id, total, veto in rows:
+        if (expert_id, proposal_id) in blocked:
             continue
-        score = assignment.score
-        totals[assignment.proposal_id].append(score.total)
-        vetoes[assignment.proposal_id] |= score.veto
-        for item in score.items.all():
-            if key is not None and item.criterion_id == key.pk:
-                key_points[assignment.proposal_id].append(item.points)
+        counted.add(pk)
+        totals[proposal_id].append(total)
+        vetoes[proposal_id] |= veto
+    if key is not None:
+        for proposal_id, points in (
+            ScoreItem.objects.filter(score__assignment__in=counted, criterion=key)
+            .order_by("score__assignment_id")
+            .values_list("score__assignment__proposal_id", "points")
+        ):
+            key_points[proposal_id].append(points)
     entries = []
     for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE).only("pk", "submitted_at"):
         agg = aggregation.aggregate(
@@ -308,7 +320,7 @@ def handle_objection(*, actor, objection: Objection, upheld: bool, result: str) 
     if not result:
         raise ValidationError({"result": [_("Record the handling result.")]})
     with transaction.atomic():
-        objection = Objection.objects.select_for_update().select_related("notice").get(pk=objection.pk)
+        objection = Objection.objects.select_for_update(of=("self",)).select_related("notice").get(pk=objection.pk)
         if objection.status != ObjectionStatus.OPEN or objection.notice.finalised_at:
             raise ValidationError(_("This objection has already been handled."))
         before = objection.status

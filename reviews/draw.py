@@ -115,7 +115,7 @@ def perform(*, actor, draw: Draw, respond_days: int = DEFAULT_RESPONSE_DAYS) -> 
     """Step 2: freeze the pool, rank it, reveal the seed, invite the panel."""
     _require_admin(actor)
     with transaction.atomic():
-        draw = Draw.objects.select_for_update().select_related("call").get(pk=draw.pk)
+        draw = Draw.objects.select_for_update(of=("self",)).select_related("call").get(pk=draw.pk)
         if draw.status != DrawStatus.COMMITTED:
             raise ValidationError(_("This draw has already been made."))
         pool = eligible_pool(draw.call, draw.fields)

@@ -140,7 +140,9 @@ def reopen(*, actor, score: Score, reason: str) -> Score:
     if not reason:
         raise ValidationError({"reason": [_("Give the reason for reopening.")]})
     with transaction.atomic():
-        score = Score.objects.select_for_update().select_related("assignment__proposal__call").get(pk=score.pk)
+        score = (
+            Score.objects.select_for_update(of=("self",)).select_related("assignment__proposal__call").get(pk=score.pk)
+        )
         if score.status != ScoreStatus.SUBMITTED:
             raise ValidationError(_("Only a submitted score can be reopened."))
         if score.assignment.proposal.call.status != CallStatus.UNDER_REVIEW:

@@ -222,3 +222,43 @@ def test_limit_race_one_pi_two_proposals_exactly_one_gets_in():
         f"same PI got in, the other was refused for the PI limit naming it; the two calls overlapped in "
         f"{sum(overlaps)}/{LIMIT_ROUNDS} rounds; max latency {max(latencies) * 1000:.0f} ms"
     )
+
+
+def test_editing_a_draft_locks_only_the_proposal_not_its_programme():
+    """A draft save holds its proposal's row lock; a submit of another proposal of the same
+    programme must still get the programme lock at once (found by bench/surge.py: locking the
+    joined call and programme rows deadlocked saves against submits)."""
+    from django.db import DatabaseError, connections, transaction
+
+    from calls.models import Programme
+    from proposals.services import _lock
+
+    lead = applicant_for(OrganizationFactory())
+    proposal = complete_proposal(open_call(), lead)
+    holding, release = threading.Event(), threading.Event()
+
+    def save_in_progress():
+        try:
+            with transaction.atomic():
+                _lock(proposal)
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    saver = threading.Thread(target=save_in_progress)
+    saver.start()
+    try:
+        assert holding.wait(10)
+        with transaction.atomic():
+            try:
+                Programme.objects.select_for_update(nowait=True).get(pk=proposal.call.programme_id)
+                Call.objects.select_for_update(nowait=True).get(pk=proposal.call_id)
+            except DatabaseError as exc:  # "could not obtain lock on row"
+                pytest.fail(f"a draft save locked more than its proposal: {exc}")
+            # The proposal itself is locked, as it must be.
+            with pytest.raises(DatabaseError), transaction.atomic():
+                Proposal.objects.select_for_update(nowait=True).get(pk=proposal.pk)
+    finally:
+        release.set()
+        saver.join(10)
