@@ -41,8 +41,9 @@ POSTs (with CSRF) and their follow-up GETs, the POSTs timed the same way.
 Pages: as the administrator, sequentially (1 warm-up, then 15 timed GETs each; median): the
 formal-review queue of the seed's largest closed call, the review dashboard of its largest call
 under review, the public call list (anonymous); against the floor measured the same way (30 GETs).
-The servers inherit the environment otherwise, e.g. DB_CONN_MAX_AGE (default 0, as in production
-values: a new database connection per request) — printed with the results. The load average is
+Both run with the shipped gunicorn configuration (config/gunicorn.py) and the production value
+DB_CONN_MAX_AGE=60 unless the environment sets it (0: a new database connection per request);
+the value is printed with the results. The load average is
 printed before and after: the ratios only mean something on an otherwise idle machine. Each
 server's output (gunicorn, and Django's tracebacks of any 500) goes to
 $TMPDIR/jiebang_surge_<app|floor>_<port>.log; the exceptions behind 500s are summarised.
@@ -135,6 +136,8 @@ def server_env() -> dict:
         EMAIL_BACKEND="dummy",
         LOG_LEVEL="WARNING",
     )
+    # The production values (deploy/jiebang.env.example) unless the caller says otherwise.
+    env.setdefault("DB_CONN_MAX_AGE", "60")
     return env
 
 
@@ -154,14 +157,16 @@ class Server:
         self.process = subprocess.Popen(
             [
                 str(ROOT / ".venv/bin/gunicorn"),
+                "-c",
+                "python:config.gunicorn",  # the shipped configuration, as deploy/ runs it
                 app,
-                f"--workers={WORKERS}",
-                f"--bind=127.0.0.1:{self.port}",
-                "--timeout=60",
-                "--log-level=warning",
             ],
             cwd=ROOT,
-            env=env,
+            env={
+                **env,
+                "GUNICORN_WORKERS": str(WORKERS),
+                "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            },
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
@@ -736,7 +741,7 @@ def main() -> int:
         for _ in range(8):
             warm.get("/floor/", port=floor.port)
         print(f"servers: app :{app.port} (config.wsgi), floor :{floor.port} (bench.floor_app), "
-              f"{WORKERS} sync workers each, DEBUG=0, DB_CONN_MAX_AGE={env.get('DB_CONN_MAX_AGE', '0')}")  # fmt: skip
+              f"{WORKERS} sync workers each, DEBUG=0, DB_CONN_MAX_AGE={env['DB_CONN_MAX_AGE']}")  # fmt: skip
 
         rng = random.Random(SEED)
         applicants = [

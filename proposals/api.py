@@ -293,8 +293,10 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
         context["show_ids"] = rules.has_perm("proposals.view_id_numbers", self.request.user)
         return context
 
-    def get_object(self):
-        return get_proposal_for_user(self.request.user, int(self.kwargs["pk"]))
+    def get_object(self, *, content: bool = True):
+        """The proposal in the URL (404 if this user may not see it); content=False for actions that
+        only need the permission: the service they call locks and loads what it reads."""
+        return get_proposal_for_user(self.request.user, int(self.kwargs["pk"]), content=content)
 
     def _detail(self, proposal, code=status.HTTP_200_OK):
         proposal = get_proposal_for_user(self.request.user, proposal.pk)
@@ -313,7 +315,7 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
 
     @extend_schema(request=BasicsSerializer, responses=ProposalSerializer, summary="Edit the basics of a proposal")
     def partial_update(self, request, *args, **kwargs):
-        proposal = get_proposal_for_user(request.user, int(kwargs["pk"]), write=True)
+        proposal = get_proposal_for_user(request.user, int(kwargs["pk"]), write=True, content=False)
         payload = BasicsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         if payload.validated_data:
@@ -323,7 +325,7 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     # --- the lead unit ---------------------------------------------------------------------------
     def _lead_proposal(self):
         """Transitions only the lead unit triggers: member units, issuers and staff get 403."""
-        proposal = self.get_object()
+        proposal = self.get_object(content=False)
         if not is_lead_applicant(self.request.user, proposal):
             raise PermissionDenied
         return proposal
@@ -349,13 +351,13 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     @extend_schema(request=None, responses=ProposalSerializer, summary="A member unit confirms its participation")
     @action(detail=True, methods=["post"])
     def confirm(self, request, pk=None):
-        proposal = self.get_object()
+        proposal = self.get_object(content=False)
         services.confirm_participation(actor=request.user, proposal=proposal)  # PermissionDenied → 403
         return self._detail(proposal)
 
     # --- formal review (administrators) ------------------------------------------------------------
     def _review(self, request, service, *, with_reason: bool):
-        proposal = self.get_object()
+        proposal = self.get_object(content=False)
         if not rules.has_perm("proposals.review_proposal", request.user):
             raise PermissionDenied
         payload = ReasonSerializer(data=request.data)
@@ -374,8 +376,8 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
         """The lead unit, while it may change the proposal: the checklist is stored in eligibility."""
-        proposal = get_proposal_for_user(request.user, int(pk), write=True)
-        services.check_eligibility(proposal, actor=request.user)
+        proposal = get_proposal_for_user(request.user, int(pk), write=True, content=False)
+        services.check_eligibility(proposal, actor=request.user)  # loads what the rules read
         return self._detail(proposal)
 
     @extend_schema(request=None, responses=ProposalSerializer, summary="Formal review: pass")

@@ -229,8 +229,11 @@ class ProposalPartViewSet(viewsets.GenericViewSet):
 
     model = None  # the part's model, for the schema
 
-    def get_proposal(self, *, write: bool = False):
-        return get_proposal_for_user(self.request.user, self.kwargs["proposal_pk"], write=write)
+    def get_proposal(self, *, write: bool = False, content: bool = True):
+        """The proposal in the URL: 404 if this user may not see it, 403 (write) if it may not change it.
+        content=False when only the permission is needed: lists (rows() queries the part itself),
+        saves handed to a service, downloads. Reading one part picks it from the loaded content."""
+        return get_proposal_for_user(self.request.user, self.kwargs["proposal_pk"], write=write, content=content)
 
     def rows(self, proposal):
         raise NotImplementedError
@@ -238,7 +241,7 @@ class ProposalPartViewSet(viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return self.model.objects.none()
-        return self.rows(self.get_proposal())
+        return self.rows(self.get_proposal(content=False))
 
     def get_serializer_context(self):
         context = super().get_serializer_context()
@@ -273,7 +276,7 @@ class UnitViewSet(ProposalPartViewSet):
 
     @extend_schema(request=UnitAddSerializer, responses={201: UnitSerializer}, summary="Add a member unit")
     def create(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         payload = UnitAddSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -295,7 +298,7 @@ class UnitViewSet(ProposalPartViewSet):
 
     @extend_schema(request=UnitSharesSerializer, summary="Change a unit's task and budget share")
     def partial_update(self, request, proposal_pk, pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         unit = _pick(proposal.units.all(), pk)
         payload = UnitSharesSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
@@ -310,7 +313,7 @@ class UnitViewSet(ProposalPartViewSet):
 
     @extend_schema(responses={204: None}, summary="Remove a member unit (and its team members)")
     def destroy(self, request, proposal_pk, pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         services.remove_unit(actor=request.user, unit=_pick(proposal.units.all(), pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -352,7 +355,7 @@ class TeamViewSet(ProposalPartViewSet):
         summary="Add a team member (201), or update the row of a person already on the team (200)",
     )
     def create(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         on_team = {member.person_id for member in proposal.team.all()}
         payload = TeamMemberAddSerializer(data=request.data, context={"proposal": proposal})
         payload.is_valid(raise_exception=True)
@@ -362,7 +365,7 @@ class TeamViewSet(ProposalPartViewSet):
 
     @extend_schema(request=TeamMemberChangeSerializer, summary="Change a team member's row")
     def partial_update(self, request, proposal_pk, pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         member = _pick(proposal.team.all(), pk)
         payload = TeamMemberChangeSerializer(data=request.data, partial=True, context={"proposal": proposal})
         payload.is_valid(raise_exception=True)
@@ -382,7 +385,7 @@ class TeamViewSet(ProposalPartViewSet):
 
     @extend_schema(responses={204: None}, summary="Remove a team member")
     def destroy(self, request, proposal_pk, pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         services.remove_team_member(actor=request.user, member=_pick(proposal.team.all(), pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -407,7 +410,7 @@ class CommitmentViewSet(ProposalPartViewSet):
         summary="Save the target commitments (all of them: targets left out have none)",
     )
     def replace(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         payload = CommitmentsSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         values = {row["target"]: (row["value"], row.get("note", "")) for row in payload.validated_data["commitments"]}
@@ -434,7 +437,7 @@ class MilestoneViewSet(ProposalPartViewSet):
         request=MilestonesSerializer, responses=MilestonesResultSerializer, summary="Save the milestones (all of them)"
     )
     def replace(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         payload = MilestonesSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         services.set_milestones(
@@ -462,7 +465,7 @@ class BudgetViewSet(ProposalPartViewSet):
         request=BudgetSerializer, responses=BudgetResultSerializer, summary="Save the budget (the whole table)"
     )
     def replace(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         payload = BudgetSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         amounts = {(line["source"], line["category"]): line["amount"] for line in payload.validated_data["lines"]}
@@ -499,7 +502,7 @@ class AttachmentViewSet(ProposalPartViewSet):
         summary="Upload a PDF attachment",
     )
     def create(self, request, proposal_pk):
-        proposal = self.get_proposal(write=True)
+        proposal = self.get_proposal(write=True, content=False)
         payload = AttachmentUploadSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         attachment = services.add_attachment(
@@ -512,8 +515,10 @@ class AttachmentViewSet(ProposalPartViewSet):
 
     @extend_schema(responses={204: None}, summary="Remove an attachment")
     def destroy(self, request, proposal_pk, pk):
-        proposal = self.get_proposal(write=True)
-        services.remove_attachment(actor=request.user, attachment=_pick(proposal.attachments.all(), pk))
+        proposal = self.get_proposal(write=True, content=False)
+        # Through the proposal's manager (the attachment keeps the proposal); removed ones are not found.
+        attachment = _pick(proposal.attachments.filter(removed_at__isnull=True), pk)
+        services.remove_attachment(actor=request.user, attachment=attachment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -525,7 +530,7 @@ class AttachmentViewSet(ProposalPartViewSet):
     def download(self, request, proposal_pk, pk):
         # The same check and lookup as the page download (proposals/views/files.py): whoever may read
         # the proposal; removed attachments stay readable for the submission that used them.
-        proposal = self.get_proposal()
+        proposal = self.get_proposal(content=False)
         attachment = Attachment.objects.filter(proposal=proposal, pk=pk).first()
         if attachment is None:
             raise Http404

@@ -52,10 +52,15 @@ def queue_mail(proposal_id: int, event: str) -> None:
     transaction.on_commit(lambda: notify_task.delay(proposal_id, event))
 
 
-def _lock(proposal: Proposal) -> Proposal:
+def _lock(proposal: Proposal, *, content: bool = False) -> Proposal:
+    """The proposal's row, locked, with its call and programme; with content=True also everything
+    the eligibility rules and the snapshot read (loaded after the lock, so consistent with it:
+    every change to the content locks this row first)."""
     # Only the proposal's row (of=self): locking the joined call and programme rows too would
     # deadlock against a submit, which locks the programme first (limit race), then the proposal.
-    return Proposal.objects.select_for_update(of=("self",)).select_related("call__programme").get(pk=proposal.pk)
+    locked = Proposal.objects.select_for_update(of=("self",))
+    locked = eligibility.with_check_content(locked) if content else locked.select_related("call__programme")
+    return locked.get(pk=proposal.pk)
 
 
 def _editable(actor, proposal: Proposal) -> Proposal:
@@ -140,7 +145,7 @@ def update_basics(*, actor, proposal: Proposal, **fields) -> Proposal:
         proposal.clean_fields(exclude=[f.name for f in Proposal._meta.fields if f.name not in fields])
         after = {name: getattr(proposal, name) for name in fields}
         if after != before:
-            proposal.save()
+            proposal.save(update_fields=[*fields, "updated_at"])
             _audit(actor, proposal, "update", before=before, after=after)
     return proposal
 
@@ -412,14 +417,19 @@ def remove_attachment(*, actor, attachment: Attachment) -> None:
 
 
 # --- eligibility and submission -----------------------------------------------------------------
-def check_eligibility(proposal: Proposal, *, save: bool = True, actor=None) -> list[dict]:
+def check_eligibility(
+    proposal: Proposal, *, save: bool = True, actor=None, loaded: Proposal | None = None
+) -> list[dict]:
     """Run every rule now (live on a draft) and store the results.
 
     A proposal submitted in time keeps passing the deadline rule: it was
     checked, authoritatively, when the proposal was submitted. Once submitted,
     a change of the verdict (e.g. a limit breach found later) is audited.
+    ``loaded``: the proposal already loaded with eligibility.with_check_content
+    (several at once, see recheck_call); otherwise it is loaded here.
     """
-    loaded = eligibility.load_for_check(proposal.pk)
+    if loaded is None:
+        loaded = eligibility.load_for_check(proposal.pk)
     skip = () if loaded.is_editable else ("deadline",)
     results = [r.as_json() for r in eligibility.evaluate(loaded, skip=skip)]
     verdict = all(r["ok"] for r in results)
@@ -475,13 +485,13 @@ def _submit(actor, proposal: Proposal) -> Proposal:
     call = close_if_due(proposal.call)
     with transaction.atomic():
         Programme.objects.select_for_update().get(pk=call.programme_id)
-        locked = _lock(proposal)
+        # Locked and loaded in one go: the rules and the snapshot read exactly what is locked.
+        locked = _lock(proposal, content=True)
         if locked.status not in rule.sources:
             raise TransitionError(_("This proposal cannot be submitted now."), code="state")
         if not rule.allowed.test(actor, locked):
             raise PermissionDenied
-        loaded = eligibility.load_for_check(locked.pk)
-        results = eligibility.evaluate(loaded)
+        results = eligibility.evaluate(locked)
         stored = [r.as_json() for r in results]
         failed = [r for r in stored if not r["ok"]]
         if failed:
@@ -489,16 +499,23 @@ def _submit(actor, proposal: Proposal) -> Proposal:
             error = TransitionError([ValidationError(m, code="ineligible") for m in messages])
             error.results = stored
             raise error
-        frozen, digest = freeze(build_snapshot(loaded))
+        frozen, digest = freeze(build_snapshot(locked))
         version = locked.submissions.count() + 1
         before = locked.status
         now = _refuse_if_late(call)
         Submission.objects.create(
             proposal=locked, version=version, submitted_at=now, submitted_by=actor, snapshot=frozen, sha256=digest
         )
-        Proposal.objects.filter(pk=locked.pk).update(
-            status=ProposalStatus.SUBMITTED, submitted_at=now, eligible=True, eligibility=stored, review_reason=""
-        )
+        changes = {
+            "status": ProposalStatus.SUBMITTED,
+            "submitted_at": now,
+            "eligible": True,
+            "eligibility": stored,
+            "review_reason": "",
+        }
+        Proposal.objects.filter(pk=locked.pk).update(**changes)
+        for name, value in changes.items():  # as stored, without reading the row again
+            setattr(locked, name, value)
         _audit(
             actor,
             locked,
@@ -510,7 +527,6 @@ def _submit(actor, proposal: Proposal) -> Proposal:
         transaction.on_commit(lambda: proposal_submitted.send(sender=Proposal, proposal=locked))
         # Checked again as the last statement before COMMIT.
         _refuse_if_late(call)
-    locked.refresh_from_db()
     return locked
 
 
@@ -612,16 +628,19 @@ def recheck_call(*, actor, call: Call) -> tuple[int, int]:
     actor. Returns (proposals checked, proposals breaking a limit)."""
     if not rules.has_perm("proposals.review_proposal", actor):
         raise PermissionDenied
-    submitted = list(Proposal.objects.filter(call=call, status=ProposalStatus.SUBMITTED).only("pk"))
+    # Their content is loaded for all of them at once (a fixed number of queries), not one by one.
+    submitted = eligibility.with_check_content(Proposal.objects.filter(call=call, status=ProposalStatus.SUBMITTED))
+    checked = 0
     for proposal in submitted:
-        check_eligibility(proposal, actor=actor)
-    return len(submitted), mark_limit_breaches(call.programme, actor=actor)
+        check_eligibility(proposal, actor=actor, loaded=proposal)
+        checked += 1
+    return checked, mark_limit_breaches(call.programme, actor=actor)
 
 
 def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
     """限项: every active proposal whose people break a limit is marked ineligible, with the
     reason. Returns how many proposals are involved; rechecking again writes nothing new."""
     over = eligibility.people_over_limits(programme)
-    for proposal in Proposal.objects.filter(pk__in=over):
-        check_eligibility(proposal, actor=actor)
+    for proposal in eligibility.with_check_content(Proposal.objects.filter(pk__in=over)):
+        check_eligibility(proposal, actor=actor, loaded=proposal)
     return len(over)

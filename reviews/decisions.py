@@ -6,6 +6,7 @@ from decimal import Decimal
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -47,16 +48,23 @@ def start_review(*, actor, call):
     return call
 
 
-def progress(call) -> dict:
-    """{proposal id: (submitted scores, active assignments)}."""
+def progress(call, *, assignments=None, blocked=None) -> dict:
+    """{proposal id: (submitted scores, active assignments)}.
+
+    A caller that has already loaded them (the review dashboard) passes the call's active
+    assignments as (expert id, proposal id, score status) and the blocked pairs of their
+    proposals; otherwise they are loaded here.
+    """
     counts = defaultdict(lambda: [0, 0])
-    rows = list(
-        Assignment.objects.filter(proposal__call=call, active=True).values_list(
-            "expert_id", "proposal_id", "score__status"
+    if assignments is None:
+        assignments = list(
+            Assignment.objects.filter(proposal__call=call, active=True).values_list(
+                "expert_id", "proposal_id", "score__status"
+            )
         )
-    )
-    blocked = avoidance.blocked_pairs({pid for _e, pid, _s in rows})
-    for expert_id, proposal_id, status in rows:
+    if blocked is None:
+        blocked = avoidance.blocked_pairs({pid for _e, pid, _s in assignments})
+    for expert_id, proposal_id, status in assignments:
         if (expert_id, proposal_id) in blocked:  # a conflict found after routing: not counted
             continue
         counts[proposal_id][1] += 1
@@ -65,17 +73,25 @@ def progress(call) -> dict:
     return {pid: tuple(c) for pid, c in counts.items()}
 
 
-def compute(call) -> list[aggregation.Ranked]:
-    """Aggregate the submitted scores of active assignments and rank (nothing stored)."""
+def compute(call, *, submitted=None, blocked=None, proposals=None) -> list[aggregation.Ranked]:
+    """Aggregate the submitted scores of active assignments and rank (nothing stored).
+
+    A caller that has already loaded them (the review dashboard) passes the active assignments
+    with a submitted score as (assignment id, expert id, proposal id, total, veto) in assignment
+    id order, the blocked pairs of their proposals, and the call's rankable proposals as
+    (proposal id, submitted at); whatever is not passed is loaded here.
+    """
     programme = call.programme
-    key = call.criteria.order_by("order", "pk").first()
     totals, key_points, vetoes = defaultdict(list), defaultdict(list), defaultdict(bool)
-    rows = list(
-        Assignment.objects.filter(proposal__call=call, active=True, score__status=ScoreStatus.SUBMITTED)
-        .order_by("pk")  # a fixed order: outlier flags refer to positions in it
-        .values_list("pk", "expert_id", "proposal_id", "score__total", "score__veto")
-    )
-    blocked = avoidance.blocked_pairs({proposal_id for _pk, _e, proposal_id, _t, _v in rows})
+    rows = submitted
+    if rows is None:
+        rows = list(
+            Assignment.objects.filter(proposal__call=call, active=True, score__status=ScoreStatus.SUBMITTED)
+            .order_by("pk")  # a fixed order: outlier flags refer to positions in it
+            .values_list("pk", "expert_id", "proposal_id", "score__total", "score__veto")
+        )
+    if blocked is None:
+        blocked = avoidance.blocked_pairs({proposal_id for _pk, _e, proposal_id, _t, _v in rows})
     counted = set()
     for pk, expert_id, proposal_id, total, veto in rows:
         if (expert_id, proposal_id) in blocked:
@@ -83,25 +99,34 @@ def compute(call) -> list[aggregation.Ranked]:
         counted.add(pk)
         totals[proposal_id].append(total)
         vetoes[proposal_id] |= veto
-    if key is not None:
-        for proposal_id, points in (
-            ScoreItem.objects.filter(score__assignment__in=counted, criterion=key)
+    if counted:
+        # The key (first) criterion's points of the counted sheets: the call's submitted sheets of
+        # active assignments are read by a join (no list of ids to send) and filtered here.
+        key = call.criteria.order_by("order", "pk").values("pk")[:1]
+        for assignment_id, proposal_id, points in (
+            ScoreItem.objects.filter(
+                criterion_id=Subquery(key),
+                score__status=ScoreStatus.SUBMITTED,
+                score__assignment__active=True,
+                score__assignment__proposal__call=call,
+            )
             .order_by("score__assignment_id")
-            .values_list("score__assignment__proposal_id", "points")
+            .values_list("score__assignment_id", "score__assignment__proposal_id", "points")
         ):
-            key_points[proposal_id].append(points)
+            if assignment_id in counted:
+                key_points[proposal_id].append(points)
+    if proposals is None:
+        proposals = Proposal.objects.filter(call=call, status__in=RANKABLE).values_list("pk", "submitted_at")
     entries = []
-    for proposal in Proposal.objects.filter(call=call, status__in=RANKABLE).only("pk", "submitted_at"):
+    for proposal_id, submitted_at in proposals:
         agg = aggregation.aggregate(
-            totals[proposal.pk],
+            totals[proposal_id],
             method=programme.aggregation,
             trim_threshold=programme.trim_threshold,
-            vetoed=vetoes[proposal.pk],
+            vetoed=vetoes[proposal_id],
         )
-        points = key_points[proposal.pk]
-        entries.append(
-            aggregation.Entry(proposal.pk, agg, sum(points) / len(points) if points else None, proposal.submitted_at)
-        )
+        points = key_points[proposal_id]
+        entries.append(aggregation.Entry(proposal_id, agg, sum(points) / len(points) if points else None, submitted_at))
     return aggregation.rank(entries, pass_threshold=programme.pass_threshold)
 
 

@@ -249,3 +249,49 @@ def test_proposal_list_query_budget(api, django_assert_max_num_queries, administ
         with django_assert_max_num_queries(3):
             response = api(user).get(f"{URL}?status=draft")
         assert response.status_code == 200 and response.json()["count"] == n
+
+
+def _grow(proposal, n):
+    """n more confirmed member units, core members and attachments, written directly."""
+    from proposals.models import Attachment, Person, TeamMember
+    from tests.factories_proposals import person_id
+
+    for i in range(n):
+        unit = ProposalUnit.objects.create(
+            proposal=proposal,
+            organization=OrganizationFactory(),
+            role=UnitRole.MEMBER,
+            confirmed_at=timezone.now(),
+            confirmed_by=proposal.created_by,
+        )
+        person = Person.objects.create(id_number=person_id(700_000 + i), name=f"核心成员{i}")
+        TeamMember.objects.create(proposal=proposal, person=person, unit=unit, role="core", months_per_year=3)
+        Attachment.objects.create(
+            proposal=proposal,
+            kind="other",
+            file=f"proposals/{proposal.pk}/extra{i}.pdf",
+            original_name=f"附件{i}.pdf",
+            size=1,
+            sha256="0" * 64,
+            uploaded_by=proposal.created_by,
+        )
+
+
+# Before issue #9 the edit took 37 queries: the access check loaded the whole content too.
+API_EDIT_QUERIES = 24
+API_SUBMIT_QUERIES = 37
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [2, 10])
+def test_edit_and_submit_query_budget(api, django_assert_max_num_queries, draft, lead_applicant, n):
+    """The action loads the proposal alone for the permission check; the answer loads its content once."""
+    _grow(draft, n)
+    client = api(lead_applicant)
+    with django_assert_max_num_queries(API_EDIT_QUERIES):
+        response = client.patch(detail(draft.pk), {"summary": "新的摘要"}, format="json")
+    assert response.status_code == 200 and response.json()["summary"] == "新的摘要"
+    with django_assert_max_num_queries(API_SUBMIT_QUERIES):
+        response = client.post(f"{detail(draft.pk)}submit/")
+    assert response.status_code == 200 and response.json()["status"] == "submitted"
+    assert len(response.json()["units"]) == n + 2 and len(response.json()["attachments"]) == n + 3

@@ -104,3 +104,61 @@ def test_expert_scores_admin_decides_public_sees_the_winner(live_server, page, a
     page.screenshot(path=str(screenshot_dir / "review-public-notice.png"), full_page=True)
 
     assert console_errors == []
+
+
+def test_admin_pages_the_matrix_and_reopens_a_score_through_the_one_form(
+    live_server, page, administrator, screenshot_dir, monkeypatch
+):
+    # Two proposal rows per page here, so three proposals make two pages.
+    monkeypatch.setattr("reviews.views.decisions.MATRIX_PAGE_SIZE", 2)
+    review = review_call(administrator, proposals=3, experts=2)
+    for proposal in review.proposals:
+        for expert, total in zip(review.experts, (82, 64), strict=True):
+            give_score(review.assignment(proposal, expert), split(total, review.criteria))
+    last = sorted(review.proposals, key=lambda p: (p.title, p.pk))[-1]
+    score = Score.objects.get(assignment=review.assignment(last, review.experts[0]))
+
+    base = live_server.url
+    console_errors, posts = [], []
+    page.on("console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: console_errors.append(str(exc)))
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    login(page, base, administrator.username)
+    posts.clear()  # the login form's
+    url = f"{base}/reviews/calls/{review.call.code}/dashboard/"
+    page.goto(url)
+    page.wait_for_selector('#review-chart[data-ready="1"]')
+    assert page.locator('[data-testid^="row-"]').count() == 2
+    assert page.inner_text('[data-testid="done"]') == "6" and page.inner_text('[data-testid="total"]') == "6"
+    page.screenshot(path=str(screenshot_dir / "review-dashboard-paged.png"), full_page=True)
+
+    # Page 2 of the matrix: the last proposal; the counts and the ranking stay whole.
+    page.click('[data-testid="matrix-next"]')
+    page.wait_for_url(f"{url}?page=2#scores")
+    assert page.locator('[data-testid^="row-"]').count() == 1
+    assert page.locator(f'[data-testid="row-{last.pk}"]').count() == 1
+    assert page.locator('[data-testid^="rank-row-"]').count() == 3
+
+    # Enter in the reason field submits nothing (the form's default button is disabled), and a
+    # reopen button without a reason is stopped by the browser: no request leaves.
+    page.fill('[data-testid="reopen-reason"]', "")
+    page.press('[data-testid="reopen-reason"]', "Enter")
+    page.click(f'[data-testid="reopen-{score.pk}"]')
+    page.wait_for_timeout(300)
+    assert posts == [] and page.url == f"{url}?page=2#scores"
+    assert page.eval_on_selector('[data-testid="reopen-reason"]', "el => el.validity.valueMissing")
+    page.fill('[data-testid="reopen-reason"]', "分项分数录入有误")
+    page.press('[data-testid="reopen-reason"]', "Enter")
+    page.wait_for_timeout(300)
+    assert posts == []
+
+    # With a reason, the score's own button reopens it, and the page comes back where it was.
+    page.click(f'[data-testid="reopen-{score.pk}"]')
+    page.wait_for_selector(f'[data-testid="cell-{last.pk}-{review.experts[0].pk}"][data-state="draft"]')
+    assert page.url == f"{url}?page=2"
+    assert posts == [f"{base}/reviews/scores/{score.pk}/reopen/"]
+    score.refresh_from_db()
+    assert score.status == ScoreStatus.DRAFT
+    assert page.inner_text('[data-testid="done"]') == "5"
+    page.screenshot(path=str(screenshot_dir / "review-dashboard-reopened.png"), full_page=True)
+    assert console_errors == []

@@ -667,3 +667,76 @@ def test_a_member_unit_that_issued_the_call_fails_too(call, lead_applicant, memb
     proposal = complete_proposal(call, lead_applicant, members=[member_org])
     Call.objects.filter(pk=call.pk).update(issuer=member_org)
     fails(fresh(proposal), "not_issuer", "unit_is_issuer")
+
+
+# --- loading what the rules read -----------------------------------------------------------------------
+REQUIRED_WITH_MEMBERS = [
+    AttachmentKind.INTEGRITY_PLEDGE,
+    AttachmentKind.MATCHING_FUNDS,
+    AttachmentKind.CONSORTIUM_AGREEMENT,
+]
+
+
+def _frozen_with_page_content(proposal) -> tuple[dict, str]:
+    from proposals.snapshot import build_snapshot, freeze
+
+    return freeze(build_snapshot(Proposal.objects.with_content().get(pk=proposal.pk)))
+
+
+def test_the_rules_read_the_same_content_as_the_pages(call, lead_applicant, member_org, programme):
+    """eligibility.with_check_content joins what with_content prefetches apart: same rows, same order,
+    so the same results and a byte-identical snapshot."""
+    from proposals.snapshot import build_snapshot, freeze
+
+    second_member = OrganizationFactory(org_type=OrganizationType.UNIVERSITY)
+    proposal = complete_proposal(
+        call,
+        lead_applicant,
+        members=[member_org, second_member],
+        team=[(new_person_id(), "", second_member), (new_person_id(), "", member_org), (new_person_id(),)],
+        attachments=[*REQUIRED_WITH_MEMBERS, AttachmentKind.OTHER],
+    )
+    page = Proposal.objects.with_content().get(pk=proposal.pk)
+    loaded = eligibility.load_for_check(proposal.pk)
+    assert [r.as_json() for r in eligibility.evaluate(loaded)] == [r.as_json() for r in eligibility.evaluate(page)]
+    assert freeze(build_snapshot(loaded)) == freeze(build_snapshot(page))
+
+    expected, digest = _frozen_with_page_content(proposal)
+    submitted = submit(proposal, lead_applicant)
+    submission = Submission.objects.get(proposal=proposal)
+    assert submission.sha256 == digest and submission.snapshot == expected
+    # The submit's proposal is what is stored, without reading it again.
+    stored = fresh(proposal)
+    for name in ("status", "submitted_at", "eligible", "eligibility", "review_reason"):
+        assert getattr(submitted, name) == getattr(stored, name), name
+
+
+@pytest.mark.parametrize("n", [1, 8])
+def test_loading_for_the_check_costs_the_same_whatever_the_size(call, lead_applicant, django_assert_num_queries, n):
+    members = [OrganizationFactory() for _ in range(n)]
+    proposal = complete_proposal(
+        call,
+        lead_applicant,
+        members=members,
+        team=[(new_person_id(), "", org) for org in members],
+        attachments=[*REQUIRED_WITH_MEMBERS] + [AttachmentKind.OTHER] * n,
+    )
+    # The proposal with its call and programme, then units, team, commitments (and their targets),
+    # milestones, budget lines, attachments, the call's targets and co-issuers.
+    with django_assert_num_queries(10):
+        loaded = eligibility.load_for_check(proposal.pk)
+        results = eligibility.evaluate(loaded, skip=("limits",))  # the limits rule asks the database
+    assert all(r.ok for r in results)
+
+
+@pytest.mark.parametrize("n", [2, 6])
+def test_recheck_loads_the_content_of_all_proposals_at_once(call, administrator, django_assert_max_num_queries, n):
+    for _ in range(n):
+        lead = applicant()
+        submit(complete_proposal(call, lead), lead)
+    # The content of all of them in 10 queries. Then each costs its application-limit query and, as the
+    # stored results change (the deadline rule is no longer evaluated), their update: 3 queries in the
+    # test's transaction (a savepoint around it). Loading each one's content apart cost 10 more each.
+    with django_assert_max_num_queries(13 + 4 * n):
+        checked, breaches = services.recheck_call(actor=administrator, call=call)
+    assert (checked, breaches) == (n, 0)

@@ -504,3 +504,79 @@ def test_the_pi_is_listed_first(draft, lead_applicant):
             months_per_year="6",
         )
     assert [m.role for m in TeamMember.objects.filter(proposal=draft)] == ["pi", "core", "member"]
+
+
+def _grow(proposal, n):
+    """n more confirmed member units, core members (half on them) and attachments, written directly."""
+    from django.utils import timezone
+
+    lead = proposal.units.get(role=UnitRole.LEAD)
+    for i in range(n):
+        unit = ProposalUnit.objects.create(
+            proposal=proposal,
+            organization=OrganizationFactory(),
+            role=UnitRole.MEMBER,
+            confirmed_at=timezone.now(),
+            confirmed_by=proposal.created_by,
+        )
+        person = Person.objects.create(id_number=id_number(200 + i), name=f"核心成员{i}")
+        TeamMember.objects.create(
+            proposal=proposal, person=person, unit=unit if i % 2 else lead, role=TeamRole.CORE, months_per_year=3
+        )
+        Attachment.objects.create(
+            proposal=proposal,
+            kind="other",
+            file=f"proposals/{proposal.pk}/extra{i}.pdf",
+            original_name=f"附件{i}.pdf",
+            size=100 + i,
+            sha256="0" * 64,
+            uploaded_by=proposal.created_by,
+        )
+
+
+# Measured with django.test.utils.CaptureQueriesContext (issue #9): before, a basics save took 25
+# queries and a submit 44 (the proposal's whole content loaded for the access check, then again).
+# Both counts include the savepoints the test transaction turns each atomic block into.
+SAVE_QUERIES = 12
+SUBMIT_QUERIES = 25
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [2, 10])
+def test_basics_save_query_budget(n, ready, lead_applicant, client_for, django_assert_max_num_queries):
+    _grow(ready, n)
+    client = client_for(lead_applicant)
+    data = {"title": ready.title, "summary": "更新后的摘要", "technical_route": "路线", "risks": "风险"}
+    with django_assert_max_num_queries(SAVE_QUERIES):
+        response = client.post(edit_url(ready, "basics"), data)
+    assert response.status_code == 302 and response["Location"] == edit_url(ready, "consortium")
+    assert Proposal.objects.get(pk=ready.pk).summary == "更新后的摘要"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [2, 10])
+def test_submit_query_budget(n, ready, lead_applicant, client_for, django_assert_max_num_queries):
+    _grow(ready, n)
+    client = client_for(lead_applicant)
+    with django_assert_max_num_queries(SUBMIT_QUERIES):
+        response = client.post(url("submit", ready.pk))
+    assert response.status_code == 302 and response["Location"] == url("detail", ready.pk)
+    proposal = Proposal.objects.get(pk=ready.pk)
+    assert proposal.status == ProposalStatus.SUBMITTED and proposal.eligible is True
+    snapshot = proposal.submissions.get().snapshot
+    assert len(snapshot["units"]) == n + 2 and len(snapshot["team"]) == n + 1
+    assert len(snapshot["attachments"]) == n + 3
+
+
+@pytest.mark.django_db
+def test_a_basics_save_with_errors_shows_the_whole_step_again(ready, lead_applicant, client_for):
+    """The save loads the proposal without its content; the page shown again with the errors has it."""
+    client = client_for(lead_applicant)
+    response = client.post(edit_url(ready, "basics"), {"title": "", "summary": "只改摘要"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'aria-current="page" data-testid="step-basics"' in html and "只改摘要" in html
+    assert response.context["form"].errors["title"]
+    assert Proposal.objects.get(pk=ready.pk).summary != "只改摘要"
+    # The step navigation still knows what is done: it reads the whole proposal.
+    assert [done for _step, done in response.context["steps"]][:7] == [True] * 7

@@ -17,6 +17,7 @@ from proposals import services
 from proposals.choices import ProposalStatus, TeamRole, UnitRole
 from proposals.models import Person, Proposal, ProposalUnit, TeamMember
 from proposals.validators import id_check_character
+from proposals.views.review import QUEUE_PAGE_SIZE
 from tests.factories import OrganizationFactory, UserFactory
 from tests.factories_calls import CallFactory, ProgrammeFactory, make_ready_call
 
@@ -213,12 +214,24 @@ def test_queue_lists_submitted_first_with_consortium_and_checks(administrator, c
     assert "牵头单位有限公司" in awaiting and "参与大学" in awaiting and "负责人1" in awaiting
     assert timezone.localtime(proposal.submitted_at).strftime("%Y-%m-%d %H:%M") in awaiting
     assert awaiting.count('data-testid="checks-ok"') == 2
-    # Counts per status, and one pass/return/reject form per waiting proposal.
+    # Counts per status, and one form per waiting proposal: pass, or return / reject with a reason.
     for status, count in {"submitted": 2, "returned": 1, "passed": 0, "rejected": 0}.items():
         assert f'data-testid="n-{status}">{count}<' in html
-    for action in ("pass", "return", "reject"):
-        assert f'action="/proposals/{proposal.pk}/review/{action}/"' in awaiting
+    assert 'data-testid="awaiting-count">2<' in html
+    form = awaiting.split(f'data-testid="decide-{proposal.pk}"')[1].split("</form>")[0]
+    assert awaiting.count("<form") == 2 and form.count("csrfmiddlewaretoken") == 1
+    assert f'<form method="post" action="/proposals/{proposal.pk}/review/pass/"' in awaiting
+    assert f'formnovalidate data-testid="pass-{proposal.pk}"' in form
+    for action in ("return", "reject"):
+        assert f'formaction="/proposals/{proposal.pk}/review/{action}/" data-testid="{action}-{proposal.pk}"' in form
+    # One reason field, required by the return and reject buttons (the pass button skips the check);
+    # Enter in it presses the form's first button, a disabled one: nothing is decided by accident.
+    assert form.count('name="reason"') == 1 and 'name="reason" required' in form
+    assert (
+        form.index('<button type="submit" disabled hidden') < form.index('name="reason"') < form.index("<button class")
+    )
     assert f'name="ids" value="{proposal.pk}" form="bulk-pass-form"' in awaiting
+    assert 'data-testid="queue-pages"' not in html  # one page
 
 
 @pytest.mark.django_db
@@ -545,10 +558,69 @@ def test_queue_query_budget(administrator, client_for, issuer, django_assert_max
     many_proposals(call, n, ProposalStatus.SUBMITTED)
     many_proposals(call, n, ProposalStatus.RETURNED, start=1000)
     c = client_for(administrator)
-    with django_assert_max_num_queries(7):
-        response = c.get(queue_url(call))
-    assert response.status_code == 200
-    assert response.content.decode().count('name="ids"') == n
+    for page in (1, 2):
+        with django_assert_max_num_queries(6):
+            response = c.get(f"{queue_url(call)}?page={page}")
+        assert response.status_code == 200
+    html = c.get(queue_url(call)).content.decode()
+    # A page holds QUEUE_PAGE_SIZE (50) rows: the waiting ones first.
+    assert html.count('name="ids"') == n and html.count('data-testid="proposal-') == min(2 * n, QUEUE_PAGE_SIZE)
+    assert html.count("csrfmiddlewaretoken") <= n + 5  # a form per waiting row, not three
+
+
+@pytest.mark.django_db
+def test_queue_pages(administrator, client_for, issuer, django_capture_on_commit_callbacks):
+    call = CallFactory(issuer=issuer.organization, status=CallStatus.CLOSED, programme=ProgrammeFactory())
+    waiting = many_proposals(call, QUEUE_PAGE_SIZE + 10, ProposalStatus.SUBMITTED)
+    returned = many_proposals(call, 5, ProposalStatus.RETURNED, start=1000)
+    c = client_for(administrator)
+
+    first = c.get(queue_url(call)).content.decode()
+    # Oldest submission first (many_proposals dates each one a minute before the previous).
+    oldest_first = list(reversed(waiting))
+    assert first.count('name="ids"') == QUEUE_PAGE_SIZE and oldest_first[0].title in first
+    assert oldest_first[QUEUE_PAGE_SIZE].title not in first
+    assert 'data-testid="awaiting-count">60<' in first and 'data-testid="n-submitted">60<' in first
+    assert 'data-testid="decided"' not in first  # the decided ones come after the waiting ones
+    assert 'data-testid="queue-page">1 / 2<' in first and 'href="?page=2" data-testid="queue-next"' in first
+    assert 'data-testid="recheck"' in first and 'data-testid="export-formal_review"' in first
+    assert 'data-testid="bulk-pass"' in first
+
+    second = c.get(f"{queue_url(call)}?page=2").content.decode()
+    awaiting, decided = second.split('data-testid="awaiting"')[1].split('data-testid="decided"')
+    assert awaiting.count('name="ids"') == 10 and all(p.title in decided for p in returned)
+    assert "退回原因" in decided
+    assert 'data-testid="queue-page">2 / 2<' in second and 'href="?page=1" data-testid="queue-previous"' in second
+    # Decisions and bulk passes sent from page 2 come back to page 2.
+    proposal = oldest_first[QUEUE_PAGE_SIZE]
+    assert f'action="/proposals/{proposal.pk}/review/pass/?page=2"' in awaiting
+    assert f'formaction="/proposals/{proposal.pk}/review/return/?page=2"' in awaiting
+    assert f'action="/proposals/review/{call.code}/bulk-pass/?page=2"' in second
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(f"/proposals/{proposal.pk}/review/return/?page=2", {"reason": "请补充材料"})
+    assert response.status_code == 302 and response["Location"] == f"{queue_url(call)}?page=2"
+    proposal.refresh_from_db()
+    assert proposal.status == ProposalStatus.RETURNED and proposal.review_reason == "请补充材料"
+    nxt = oldest_first[QUEUE_PAGE_SIZE + 1]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(f"/proposals/review/{call.code}/bulk-pass/?page=2", {"ids": [nxt.pk]})
+    assert response.status_code == 302 and response["Location"] == f"{queue_url(call)}?page=2"
+    assert Proposal.objects.get(pk=nxt.pk).status == ProposalStatus.PASSED
+
+    # Nonsense and out-of-range pages show the first and the last page.
+    assert 'data-testid="queue-page">1 / 2<' in c.get(f"{queue_url(call)}?page=abc").content.decode()
+    assert 'data-testid="queue-page">2 / 2<' in c.get(f"{queue_url(call)}?page=99").content.decode()
+    response = c.post(f"/proposals/{oldest_first[0].pk}/review/pass/?page=x")
+    assert response["Location"] == queue_url(call)
+
+
+@pytest.mark.django_db
+def test_queue_of_a_call_without_proposals(administrator, client_for, issuer):
+    call = CallFactory(issuer=issuer.organization, status=CallStatus.CLOSED, programme=ProgrammeFactory())
+    html = client_for(administrator).get(queue_url(call)).content.decode()
+    assert "暂无待形式审查的揭榜方案。" in html and 'data-testid="awaiting"' not in html
+    assert 'data-testid="awaiting-count">0<' in html and 'data-testid="decided"' in html
+    assert 'data-testid="queue-pages"' not in html
 
 
 @pytest.mark.django_db
@@ -612,3 +684,38 @@ def test_formal_review_links_cost_one_query_on_the_approval_page(
     with django_assert_max_num_queries(6):
         html = c.get("/calls/review/").content.decode()
     assert html.count('data-testid="formal-review-link"') == n
+
+
+# --- in a real browser --------------------------------------------------------------------------------------
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_one_form_per_row_in_a_browser(live_server, page, administrator, call, proposal):
+    """The row's reason field serves return and reject: the browser asks for it before either, not
+    before pass; Enter in it decides nothing."""
+    second = submitted(call, another_lead("第二牵头单位有限公司"), n=2, title="第二个方案")
+    base = live_server.url
+    page.goto(f"{base}/accounts/login/")
+    page.fill("#id_username", administrator.username)
+    page.fill("#id_password", "pw-for-tests-only")
+    page.click("button[type=submit].w-100")
+    page.wait_for_url(f"{base}/accounts/dashboard/")
+    page.goto(f"{base}{queue_url(call)}")
+
+    row = page.locator(f'[data-testid="decide-{proposal.pk}"]')
+    row.locator('input[name="reason"]').fill("请补充材料")
+    row.locator('input[name="reason"]').press("Enter")
+    page.click(f'[data-testid="return-{second.pk}"]')  # no reason typed in that row: the browser refuses
+    page.wait_for_timeout(300)
+    assert page.url == f"{base}{queue_url(call)}"
+    assert set(Proposal.objects.values_list("status", flat=True)) == {ProposalStatus.SUBMITTED}
+
+    page.click(f'[data-testid="pass-{second.pk}"]')  # no reason needed to pass
+    page.wait_for_load_state()
+    assert page.locator(f'[data-testid="pass-{second.pk}"]').count() == 0
+    page.locator(f'[data-testid="decide-{proposal.pk}"] input[name="reason"]').fill("配套资金证明缺失")
+    page.click(f'[data-testid="reject-{proposal.pk}"]')
+    page.wait_for_load_state()
+    assert page.locator('[data-testid="decided"]').inner_text().count("配套资金证明缺失") == 1
+    statuses = dict(Proposal.objects.values_list("pk", "status"))
+    assert statuses == {proposal.pk: ProposalStatus.REJECTED, second.pk: ProposalStatus.PASSED}
+    assert Proposal.objects.get(pk=proposal.pk).review_reason == "配套资金证明缺失"

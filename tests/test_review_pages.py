@@ -17,6 +17,7 @@ from decimal import Decimal as D
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 from django.utils import timezone
 
 from audit.models import AuditEntry
@@ -38,6 +39,7 @@ from reviews.models import (
     ScoreItem,
     ScoreStatus,
 )
+from reviews.views.decisions import MATRIX_PAGE_SIZE
 from tests.factories import OrganizationFactory
 from tests.factories_proposals import PDF_BYTES, person_id
 from tests.factories_reviews import give_score, review_call, score_totals, split
@@ -339,9 +341,12 @@ def test_dashboard_matrix_progress_flags_and_chart(scene, client_for):
     ranked_first = next(p for p in chart["proposals"] if p["label"].startswith("#1"))
     assert sorted(ranked_first["totals"]) == ["40.00", "90.00"] and ranked_first["final"] == "65.00"
     assert len(by_label) == 3
-    # Reopen buttons post to the scoring pages' endpoint with a reason.
+    # Reopen buttons post the one reopen form (its reason) to the scoring pages' endpoint.
     score = Score.objects.get(assignment=review.assignment(first, e1))
-    assert f'action="/reviews/scores/{score.pk}/reopen/"' in html and 'name="reason"' in html
+    assert re.search(rf'form="reopen-form" formaction="/reviews/scores/{score.pk}/reopen/"', html)
+    # One form (one reason field, one CSRF token) for the three submitted scores' buttons.
+    assert html.count('formaction="/reviews/scores/') == 3 and html.count('form="reopen-form"') == 3
+    assert html.count('<form id="reopen-form"') == 1 and html.count('name="reason"') == 1
     # No inline code: the chart data is a JSON block, the script files are static.
     assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/json)[^>]*>", html)
     assert not re.search(r"\sstyle=", html) and not re.search(r"\son[a-z]+=", html)
@@ -359,6 +364,107 @@ def test_reopen_from_the_dashboard_goes_back_to_it(scene, client_for):
     assert score.status == ScoreStatus.DRAFT
     html = c.get(dashboard_url(scene.call)).content.decode()
     assert re.search(rf'data-testid="cell-{first.pk}-{review.experts[0].pk}" data-state="draft"', html)
+
+
+def _matrix_rows(html) -> list[int]:
+    return [int(pk) for pk in re.findall(r'<tr data-testid="row-(\d+)"', html)]
+
+
+def _chart_of(html) -> dict:
+    return json.loads(
+        re.search(r'<script id="review-chart-data" type="application/json">(.*?)</script>', html).group(1)
+    )
+
+
+def test_dashboard_matrix_pages_while_counts_ranking_and_chart_stay_whole(cast, client_for):
+    n = MATRIX_PAGE_SIZE + 2
+    review = review_call(cast["administrator"], proposals=n, experts=2)
+    unscored = review.proposals[-1]
+    _bulk_scores(review, review.proposals[:-1], totals=(80, 60))
+    ordered = [p.pk for p in sorted(review.proposals, key=lambda p: (p.title, p.pk))]
+    c = client_for(cast["administrator"])
+    url = dashboard_url(review.call)
+    first, second = (c.get(url).content.decode(), c.get(f"{url}?page=2").content.decode())
+    assert _matrix_rows(first) == ordered[:MATRIX_PAGE_SIZE]
+    assert _matrix_rows(second) == ordered[MATRIX_PAGE_SIZE:]
+    for html in (first, second):
+        # Progress, reminders, ranking and chart cover every proposal of the call on every page.
+        assert text_of(html, "done") == str(2 * (n - 1)) and text_of(html, "total") == str(2 * n)
+        assert text_of(html, "late") == "2 名评审专家尚有 2 份评分未提交。"
+        assert html.count('data-testid="rank-row-') == n and f'data-testid="rank-row-{unscored.pk}"' in html
+        assert len(_chart_of(html)["proposals"]) == n
+        assert 'data-testid="remind"' in html and 'data-testid="rank"' in html
+    # The unscored proposal's row is on the page that holds it, with its own progress.
+    on = second if unscored.pk in _matrix_rows(second) else first
+    assert text_of(on, f"progress-{unscored.pk}") == "0 / 2 (0%)"
+    # Navigation between the pages (back to the matrix, not the top of the page).
+    assert 'href="?page=2#scores"' in first and 'data-testid="matrix-next"' in first
+    assert 'data-testid="matrix-previous"' not in first and text_of(first, "matrix-page") == "1"
+    assert 'href="?page=1#scores"' in second and 'data-testid="matrix-next"' not in second
+    assert text_of(second, "matrix-page") == "2"
+    assert f"{MATRIX_PAGE_SIZE + 1}–{n}" in text_of(second, "matrix-range")
+    # A page number past the end shows the last page, anything else the first.
+    assert _matrix_rows(c.get(f"{url}?page=9").content.decode()) == ordered[MATRIX_PAGE_SIZE:]
+    assert _matrix_rows(c.get(f"{url}?page=x").content.decode()) == ordered[:MATRIX_PAGE_SIZE]
+    # A call that fits on one page has no page navigation.
+    small = review_call(cast["administrator"], proposals=2, experts=1)
+    assert 'data-testid="matrix-pages"' not in c.get(dashboard_url(small.call)).content.decode()
+
+
+def _reopen_fields(html) -> dict:
+    """What the dashboard's reopen form posts (its CSRF token), as a browser would send it."""
+    form = re.search(r'<form id="reopen-form"[^>]*>(.*?)</form>', html, re.S).group(1)
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form))
+
+
+def test_one_reopen_form_reopens_any_score_for_administrators_only(cast, client_for):
+    n = MATRIX_PAGE_SIZE + 1
+    review = review_call(cast["administrator"], proposals=n, experts=2)
+    _bulk_scores(review, review.proposals, totals=(80, 60))
+    last = sorted(review.proposals, key=lambda p: (p.title, p.pk))[-1]  # alone on page 2
+    expert = review.experts[0]
+    score = Score.objects.get(assignment=review.assignment(last, expert))
+    page2 = f"{dashboard_url(review.call)}?page=2"
+    admin = Client(enforce_csrf_checks=True)
+    admin.force_login(cast["administrator"])
+    html = admin.get(page2).content.decode()
+    # One form, one reason field and one token; each submitted score has a button posting it.
+    assert html.count('<form id="reopen-form"') == 1 and html.count('name="reason"') == 1
+    assert html.count('form="reopen-form"') == 2  # page 2: one proposal, two submitted scores
+    button = re.search(rf'form="reopen-form" formaction="([^"]+)" data-testid="reopen-{score.pk}"', html)
+    assert button.group(1) == f"/reviews/scores/{score.pk}/reopen/"
+    fields = _reopen_fields(html)
+    assert set(fields) == {"csrfmiddlewaretoken"}
+    # Without a reason the service refuses (the browser asks first: the field is required).
+    assert re.search(r'<input [^>]*name="reason"[^>]*required', html)
+    response = admin.post(button.group(1), {**fields, "reason": "  "}, HTTP_REFERER=f"http://testserver{page2}")
+    assert response.status_code == 302
+    score.refresh_from_db()
+    assert score.status == ScoreStatus.SUBMITTED
+    # With one: reopened, audited with the reason, and back on the same page of the matrix.
+    response = admin.post(
+        button.group(1), {**fields, "reason": "分项分数录入有误"}, HTTP_REFERER=f"http://testserver{page2}"
+    )
+    assert response.status_code == 302 and response["Location"] == f"http://testserver{page2}"
+    score.refresh_from_db()
+    assert score.status == ScoreStatus.DRAFT
+    assert AuditEntry.objects.get(action="score.reopen", object_id=str(score.pk)).reason == "分项分数录入有误"
+    html = admin.get(page2).content.decode()
+    assert re.search(rf'data-testid="cell-{last.pk}-{expert.pk}" data-state="draft"', html)
+    assert f'data-testid="reopen-{score.pk}"' not in html and html.count('form="reopen-form"') == 1
+    # Supervisors read the same page without the form or the buttons, and the endpoint refuses them.
+    other = Score.objects.get(assignment=review.assignment(last, review.experts[1]))
+    supervisor = client_for(cast["supervisor"])
+    html = supervisor.get(page2).content.decode()
+    assert 'data-state="submitted"' in html
+    assert "reopen-form" not in html and "formaction=" not in html and 'name="reason"' not in html
+    assert supervisor.post(f"/reviews/scores/{other.pk}/reopen/", {"reason": "复核"}).status_code == 403
+    other.refresh_from_db()
+    assert other.status == ScoreStatus.SUBMITTED
+    # Once the review is over there is nothing to reopen, for administrators either.
+    Call.objects.filter(pk=review.call.pk).update(status=CallStatus.IN_NOTICE)
+    html = admin.get(page2).content.decode()
+    assert "reopen-form" not in html and "formaction=" not in html
 
 
 def test_remind_late_experts(scene, client_for, django_capture_on_commit_callbacks):
@@ -754,13 +860,13 @@ def test_dashboard_query_budget(cast, client_for, django_assert_max_num_queries,
         expert=review.experts[0], proposal=review.proposals[0], reason=ConflictReason.EMPLOYER_UNIT, status="confirmed"
     )
     c = client_for(cast["administrator"])
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(7):
         html = c.get(dashboard_url(review.call)).content.decode()
     assert html.count('data-state="submitted"') == 3 * (n - 1)  # the conflicted pair's score still counts
     assert html.count('data-state="not_started"') == 3
     # After ranking (stored results) the budget holds too.
     decisions.rank_call(actor=cast["administrator"], call=review.call, allow_incomplete=True)
-    with django_assert_max_num_queries(13):
+    with django_assert_max_num_queries(7):
         assert c.get(dashboard_url(review.call)).status_code == 200
     with django_assert_max_num_queries(8):
         assert c.get(decisions_url(review.call)).status_code == 200

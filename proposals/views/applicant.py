@@ -125,15 +125,16 @@ def detail(request, pk):
 @login_required
 @require_POST
 def confirm(request, pk):
-    proposal = get_proposal_for_user(request.user, pk)
+    proposal = get_proposal_for_user(request.user, pk, content=False)
     services.confirm_participation(actor=request.user, proposal=proposal)  # PermissionDenied → 403
     messages.success(request, _("Your unit's participation is confirmed."))
     return redirect("proposals:detail", pk=proposal.pk)
 
 
 def _lead_proposal(user, pk) -> Proposal:
-    """The proposal for a transition only its lead unit may trigger: member units and issuers get 403."""
-    proposal = get_proposal_for_user(user, pk)
+    """The proposal for a transition only its lead unit may trigger: member units and issuers get 403.
+    Without its content: the service locks the proposal and loads what it reads itself."""
+    proposal = get_proposal_for_user(user, pk, content=False)
     if not is_lead_applicant(user, proposal):
         raise PermissionDenied
     return proposal

@@ -345,6 +345,11 @@ HANDLERS = {
     "check": check,
 }
 assert list(HANDLERS) == SLUGS, "every step needs a handler, in order"
+# Steps whose POST reads nothing of the proposal's content beyond its call (the service locks the
+# proposal and loads what it changes): the access check loads the proposal alone, and its content
+# only when the form comes back with errors. The consortium and team steps pick units and members
+# from the content, so they load it first.
+SAVED_WITHOUT_CONTENT = {"basics", "targets", "milestones", "budget"}
 
 
 @login_required
@@ -353,7 +358,8 @@ def edit(request, pk, step):
     if step not in HANDLERS:
         raise Http404
     user = request.user
-    proposal = get_proposal_for_user(user, pk)  # 404 for anyone who may not see it
+    light = request.method == "POST" and step in SAVED_WITHOUT_CONTENT
+    proposal = get_proposal_for_user(user, pk, content=not light)  # 404 for anyone who may not see it
     if not rules.has_perm("proposals.change_proposal", user, proposal):
         if is_lead_applicant(user, proposal):
             # The lead unit, but the proposal is submitted (or later): its content is frozen.
@@ -363,6 +369,8 @@ def edit(request, pk, step):
     result = HANDLERS[step](request, proposal)
     if not isinstance(result, dict):
         return result
+    if light:  # the form is shown again with its errors: the page needs the whole proposal
+        proposal = get_proposal_for_user(user, pk)
     progress = _progress(proposal)
     return render(
         request,

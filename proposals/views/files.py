@@ -17,7 +17,7 @@ from proposals.models import Attachment
 @login_required
 @require_POST
 def upload(request, pk):
-    proposal = get_proposal_for_user(request.user, pk, write=True)
+    proposal = get_proposal_for_user(request.user, pk, write=True, content=False)
     upload = request.FILES.get("file")
     if upload is None:
         messages.error(request, _("Choose a PDF file to upload."))
@@ -39,7 +39,7 @@ def upload(request, pk):
 def download(request, pk, attachment_id):
     """Served by Django after the same permission check as the proposal itself.
     Attachments removed from a draft stay readable for the submission that used them."""
-    proposal = get_proposal_for_user(request.user, pk)
+    proposal = get_proposal_for_user(request.user, pk, content=False)
     attachment = Attachment.objects.filter(proposal=proposal, pk=attachment_id).first()
     if attachment is None:
         raise Http404
@@ -49,8 +49,9 @@ def download(request, pk, attachment_id):
 @login_required
 @require_POST
 def remove(request, pk, attachment_id):
-    proposal = get_proposal_for_user(request.user, pk, write=True)
-    attachment = Attachment.objects.filter(proposal=proposal, pk=attachment_id, removed_at__isnull=True).first()
+    proposal = get_proposal_for_user(request.user, pk, write=True, content=False)
+    # Through the proposal's manager: the attachment keeps the proposal, not loaded again.
+    attachment = proposal.attachments.filter(pk=attachment_id, removed_at__isnull=True).first()
     if attachment is None:
         raise Http404
     services.remove_attachment(actor=request.user, attachment=attachment)

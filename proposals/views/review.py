@@ -10,9 +10,13 @@ import rules
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Case, Count, IntegerField, Prefetch, Value, When
+from django.core.paginator import Paginator
+from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Subquery, Value, When
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -49,29 +53,107 @@ def _require_administrator(user) -> None:
 
 
 def _with_consortium(queryset):
-    """Lead unit, member units and PI for each row, in three queries whatever the number of rows."""
+    """Lead unit, member units and PI for each proposal, in three queries whatever the number of
+    rows (only the columns shown: names and confirmation)."""
     return queryset.select_related("lead_organization").prefetch_related(
-        Prefetch("units", queryset=ProposalUnit.objects.select_related("organization").order_by("role", "pk")),
+        Prefetch(
+            "units",
+            queryset=ProposalUnit.objects.filter(role=UnitRole.MEMBER)
+            .select_related("organization")
+            .only("proposal", "confirmed_at", "organization__name")
+            .order_by("pk"),
+            to_attr="member_units",
+        ),
         Prefetch(
             "team",
-            queryset=TeamMember.objects.filter(role=TeamRole.PI).select_related("person"),
+            queryset=TeamMember.objects.filter(role=TeamRole.PI)
+            .select_related("person")
+            .only("proposal", "person__name"),
             to_attr="pis",
         ),
     )
 
 
 def _row(proposal: Proposal) -> dict:
-    units = list(proposal.units.all())
-    results = [eligibility.describe(r) for r in proposal.eligibility or [] if r.get("rule")]
-    shown = [r for r in results if r["rule"] not in RULES_NOT_SHOWN_IN_REVIEW]
+    """A proposal loaded with _with_consortium, as the issuer's list shows it (_consortium.html)."""
     return {
         "proposal": proposal,
-        "members": [u for u in units if u.role == UnitRole.MEMBER],
-        "pi": proposal.pis[0].person if proposal.pis else None,
-        "checks": shown,
-        "failed": [r for r in shown if not r["ok"]],
-        "checked": bool(shown),
+        "lead": proposal.lead_organization.name,
+        "members": [{"name": u.organization.name, "confirmed": bool(u.confirmed_at)} for u in proposal.member_units],
+        "pi": proposal.pis[0].person.name if proposal.pis else None,
     }
+
+
+# --- the queue --------------------------------------------------------------------------------------
+# The queue's page size: a call with many proposals is read and decided page by page.
+QUEUE_PAGE_SIZE = 50
+# What a queue row shows (the big text fields stay in the database).
+QUEUE_COLUMNS = (
+    "pk",
+    "title",
+    "status",
+    "eligibility",
+    "review_reason",
+    "submitted_at",
+    "reviewed_at",
+    "lead_organization__name",
+    "pi_name",
+)
+
+
+def _when(moment) -> str:
+    """A time as the queue shows it: local, to the minute (the templates' date:"Y-m-d H:i")."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+
+def _member_units(proposal_ids) -> dict[int, list[dict]]:
+    """{proposal id: its member units (name, confirmed)}, in one query."""
+    units: dict[int, list[dict]] = {}
+    rows = (
+        ProposalUnit.objects.filter(proposal_id__in=proposal_ids, role=UnitRole.MEMBER)
+        .order_by("proposal_id", "pk")
+        .values_list("proposal_id", "organization__name", "confirmed_at")
+    )
+    for proposal_id, name, confirmed_at in rows:
+        units.setdefault(proposal_id, []).append({"name": name, "confirmed": confirmed_at is not None})
+    return units
+
+
+class _Checks:
+    """The stored eligibility results of awaiting rows, described for the queue. Labels are
+    translated once per page, and the rule list (the same for most rows) is rendered once per
+    distinct outcome rather than once per row."""
+
+    def __init__(self):
+        self.labels = {code: str(label) for code, label in eligibility.RULE_LABELS.items()}
+        self.rule_lists: dict[tuple, str] = {}
+
+    def __call__(self, results) -> dict:
+        shown = []
+        for result in results or []:
+            rule = result.get("rule")
+            if rule and rule not in RULES_NOT_SHOWN_IN_REVIEW:
+                described = eligibility.describe(result)
+                described["label"] = self.labels.get(rule, rule)
+                shown.append(described)
+        outcome = tuple((check["rule"], check["ok"]) for check in shown)
+        if outcome not in self.rule_lists:
+            self.rule_lists[outcome] = render_to_string("proposals/review/_rule_list.html", {"checks": shown})
+        return {
+            "checked": bool(shown),
+            "failed": [check for check in shown if not check["ok"]],
+            "rule_list": self.rule_lists[outcome],  # safe: rendered (and escaped) by its template
+        }
+
+
+def _page_query(request) -> str:
+    """The "?page=n" of the queue page a form was sent from (a decision returns there), or ""."""
+    page = request.GET.get("page", "")
+    return f"?page={int(page)}" if page.isdigit() and int(page) > 1 else ""
+
+
+def _back_to_queue(request, call):
+    return redirect(reverse("proposals:review_queue", args=[call.code]) + _page_query(request))
 
 
 @login_required
@@ -105,20 +187,61 @@ def queue(request, code):
 
     counts = dict(proposals.order_by().values_list("status").annotate(n=Count("pk")))
     status_counts = [(s, counts.get(s.value, 0)) for s in ProposalStatus if s in QUEUE_STATUSES or counts.get(s.value)]
-    ordered = _with_consortium(proposals).order_by(
-        Case(When(status=ProposalStatus.SUBMITTED, then=Value(0)), default=Value(1), output_field=IntegerField()),
-        "submitted_at",
-        "pk",
+    # Those awaiting formal review first (oldest submission first), then the decided ones; page by
+    # page, each row as plain values: the lead unit and the PI joined, the member units in one query.
+    pi_name = TeamMember.objects.filter(proposal=OuterRef("pk"), role=TeamRole.PI).order_by().values("person__name")
+    ordered = (
+        proposals.annotate(pi_name=Subquery(pi_name[:1]))
+        .order_by(
+            Case(When(status=ProposalStatus.SUBMITTED, then=Value(0)), default=Value(1), output_field=IntegerField()),
+            "submitted_at",
+            "pk",
+        )
+        .values(*QUEUE_COLUMNS)
     )
-    rows = [_row(p) for p in ordered]
+    paginator = Paginator(ordered, QUEUE_PAGE_SIZE)
+    paginator.count = sum(counts.values())  # known from the counts: no COUNT query of its own
+    page = paginator.get_page(request.GET.get("page"))
+    page_query = "" if page.number == 1 else f"?page={page.number}"
+    members = _member_units([values["pk"] for values in page])
+    checks = _Checks()
+    awaiting, decided = [], []
+    for values in page:
+        pk = values["pk"]
+        row = {
+            "pk": pk,
+            "title": values["title"],
+            "url": reverse("proposals:detail", args=[pk]),
+            "lead": values["lead_organization__name"],
+            "members": members.get(pk, []),
+            "pi": values["pi_name"],
+            "submitted": _when(values["submitted_at"]),
+        }
+        if values["status"] == ProposalStatus.SUBMITTED:
+            row.update(checks(values["eligibility"]))
+            for action in DECISIONS:
+                row[f"{action}_url"] = reverse("proposals:review", args=[pk, action]) + page_query
+            awaiting.append(row)
+        else:
+            status = ProposalStatus(values["status"])
+            row.update(
+                status=status.value,
+                status_label=status.label,
+                reviewed=_when(values["reviewed_at"]),
+                review_reason=values["review_reason"],
+            )
+            decided.append(row)
     return render(
         request,
         "proposals/review/queue.html",
         {
             "call": call,
             "status_counts": status_counts,
-            "awaiting": [r for r in rows if r["proposal"].status == ProposalStatus.SUBMITTED],
-            "decided": [r for r in rows if r["proposal"].status != ProposalStatus.SUBMITTED],
+            "awaiting_total": counts.get(ProposalStatus.SUBMITTED.value, 0),
+            "awaiting": awaiting,
+            "decided": decided,
+            "page": page,
+            "page_query": page_query,
         },
     )
 
@@ -128,7 +251,8 @@ def queue(request, code):
 def decide(request, pk, action):
     if action not in DECISIONS:
         raise Http404
-    proposal = get_proposal_for_user(request.user, pk)  # 404 for those who may not even see it
+    # 404 for those who may not even see it; the service locks and reads the proposal itself.
+    proposal = get_proposal_for_user(request.user, pk, content=False)
     _require_administrator(request.user)
     service, done = DECISIONS[action]
     try:
@@ -141,7 +265,7 @@ def decide(request, pk, action):
             messages.error(request, f"{proposal.title}: {message}")
     else:
         messages.success(request, str(done) % {"title": proposal.title})
-    return redirect("proposals:review_queue", code=proposal.call.code)
+    return _back_to_queue(request, proposal.call)
 
 
 @login_required
@@ -152,7 +276,7 @@ def bulk_pass(request, code):
     ids = sorted({int(value) for value in request.POST.getlist("ids") if value.isdigit()})
     if not ids:
         messages.error(request, _("Select the proposals to pass first."))
-        return redirect("proposals:review_queue", code=call.code)
+        return _back_to_queue(request, call)
     try:
         passed = services.bulk_pass(actor=request.user, call=call, proposal_ids=ids)
     except ValidationError as exc:
@@ -169,7 +293,7 @@ def bulk_pass(request, code):
             )
             % {"count": passed},
         )
-    return redirect("proposals:review_queue", code=call.code)
+    return _back_to_queue(request, call)
 
 
 @login_required

@@ -6,13 +6,16 @@ The dashboard is built from a fixed number of bulk queries, whatever the number 
 proposals and experts.
 """
 
-from decimal import Decimal, InvalidOperation
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import NamedTuple
 
 import rules
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -52,90 +55,132 @@ def _report(request, exc: ValidationError) -> None:
 
 
 # --- the dashboard ------------------------------------------------------------------------------
-def _reopen_url(score) -> str | None:
-    """The scoring pages' reopen endpoint (reviews/urls_scoring.py), if installed."""
+# Proposal rows of the score matrix per page (?page=); the counts, the ranking and the chart
+# above and below it always cover the whole call.
+MATRIX_PAGE_SIZE = 50
+_PLACEHOLDER = 2147483647  # reversed once, then replaced by each score's id
+_CENT = Decimal("0.01")
+
+
+class _Proposal(NamedTuple):
+    pk: int
+    title: str
+    lead: str  # the lead organisation's name
+    status: str
+    submitted_at: datetime | None
+
+
+class _Expert(NamedTuple):
+    pk: int
+    name: str
+
+
+class _Assignment(NamedTuple):
+    pk: int
+    proposal_id: int
+    expert_id: int
+    expert_name: str
+    active: bool
+    score_id: int | None
+    status: str | None
+    total: Decimal | None
+    veto: bool | None
+
+
+def _reopen_url_pattern() -> tuple[str, str] | None:
+    """The scoring pages' reopen endpoint (reviews/urls_scoring.py), if installed, as the parts
+    before and after the score id."""
     try:
-        return reverse("reviews:score_reopen", args=[score.pk])
+        url = reverse("reviews:score_reopen", args=[_PLACEHOLDER])
     except NoReverseMatch:
         return None
+    before, after = url.split(str(_PLACEHOLDER))
+    return before, after
 
 
-def _matrix(call, proposals, can_reopen: bool):
-    """Columns (experts) and one row of cells per proposal, from two bulk queries."""
-    assignments = list(
-        Assignment.objects.filter(proposal__call=call).select_related("expert", "score").order_by("active", "pk")
-    )
-    blocked = avoidance.blocked_pairs([p.pk for p in proposals]) if proposals else set()
+def _two_places(value) -> str:
+    """Points with two decimals, rounded half up: what ``floatformat:2`` shows for them in both
+    languages (decimal point, no grouping), without the template filter's cost on every cell."""
+    return "—" if value is None else str(Decimal(value).quantize(_CENT, ROUND_HALF_UP))
+
+
+def _cell(proposal_id, expert, assignment, conflict: bool, reopen) -> dict:
+    # Ids go to the template as text: the template would localise every number it prints.
+    cell = {"key": f"{proposal_id}-{expert.pk}", "state": "conflict" if conflict else "none"}
+    if assignment is None or not assignment.active:
+        return cell
+    # A conflict recorded after routing leaves the assignment active until the panel is
+    # routed again; decisions.compute still counts its score, so the cell shows both.
+    cell["conflict"] = conflict
+    if assignment.status == ScoreStatus.SUBMITTED:
+        cell.update(state="submitted", total=_two_places(assignment.total), veto=assignment.veto)
+        if reopen is not None:
+            score = str(assignment.score_id)
+            cell.update(score=score, reopen_url=f"{reopen[0]}{score}{reopen[1]}")
+    else:
+        cell["state"] = "draft" if assignment.score_id is not None else "not_started"
+    return cell
+
+
+def _matrix(proposals, assignments, blocked, page, reopen):
+    """Columns (experts) and the cells of the proposals on this page; for every proposal of the
+    dashboard, its submitted totals (chart) and the assignments still awaited (reminders)."""
+    experts = sorted({_Expert(a.expert_id, a.expert_name) for a in assignments}, key=lambda e: (e.name, e.pk))
     # Active assignments come last in the ordering, so they win over ended ones for the same pair.
     pairs = {(a.proposal_id, a.expert_id): a for a in assignments}
-    experts = sorted({a.expert_id: a.expert for a in assignments}.values(), key=lambda e: (e.name, e.pk))
+    cells = {
+        p.pk: [_cell(p.pk, e, pairs.get((p.pk, e.pk)), (e.pk, p.pk) in blocked, reopen) for e in experts] for p in page
+    }
+    column = {e.pk: index for index, e in enumerate(experts)}
+    shown = {p.pk for p in proposals}
     totals, late = {}, []
-    rows = []
-    for proposal in proposals:
-        cells = []
-        for expert in experts:
-            assignment = pairs.get((proposal.pk, expert.pk))
-            conflict = (expert.pk, proposal.pk) in blocked
-            cell = {"expert": expert, "state": "conflict" if conflict else "none"}
-            if assignment is not None and assignment.active:
-                # A conflict recorded after routing leaves the assignment active until the panel is
-                # routed again; decisions.compute still counts its score, so the cell shows both.
-                cell["conflict"] = conflict
-                score = getattr(assignment, "score", None)
-                if score is not None and score.status == ScoreStatus.SUBMITTED:
-                    cell.update(state="submitted", total=score.total, veto=score.veto, score=score)
-                    totals.setdefault(proposal.pk, []).append(score.total)
-                    if can_reopen:
-                        cell["reopen_url"] = _reopen_url(score)
-                else:
-                    cell["state"] = "draft" if score is not None else "not_started"
-                    if not conflict:  # a conflicted expert cannot open the sheet: no reminder
-                        late.append(assignment)
-            cells.append(cell)
-        rows.append({"proposal": proposal, "cells": cells})
-    return experts, rows, totals, late
+    for a in assignments:
+        if not a.active or a.proposal_id not in shown:
+            continue
+        if a.status == ScoreStatus.SUBMITTED:
+            totals.setdefault(a.proposal_id, []).append((column[a.expert_id], a.total))
+        elif (a.expert_id, a.proposal_id) not in blocked:  # a conflicted expert cannot open the sheet
+            late.append(a)
+    totals = {pid: [total for _column, total in sorted(values)] for pid, values in totals.items()}
+    return experts, cells, totals, late
 
 
-def _ranking_rows(call, proposals_by_id):
+# What a ranking row shows, from decisions.compute's aggregates or the stored results alike.
+_RANKING_FIELDS = ("final", "median", "sd", "spread", "count", "method", "disagreement", "vetoed")
+
+
+def _ranking_rows(call, proposals, submitted, blocked):
     """The live ranking while under review (decisions.compute); the stored results afterwards."""
-    rows = []
     if call.status == CallStatus.UNDER_REVIEW:
-        for item in decisions.compute(call):
-            agg = item.entry.aggregate
-            rows.append(
-                {
-                    "proposal": proposals_by_id.get(item.entry.proposal_id),
-                    "rank": item.rank,
-                    "final": agg.final,
-                    "median": agg.median,
-                    "sd": agg.sd,
-                    "spread": agg.spread,
-                    "count": agg.count,
-                    "method": agg.method,
-                    "passed": item.passed,
-                    "disagreement": agg.disagreement,
-                    "vetoed": agg.vetoed,
-                }
-            )
-        return rows, True
-    results = Result.objects.filter(proposal__call=call).order_by(F("rank").asc(nulls_last=True), "proposal_id")
-    for result in results:
-        rows.append(
+        rows = [
             {
-                "proposal": proposals_by_id.get(result.proposal_id),
-                "rank": result.rank,
-                "final": result.final,
-                "median": result.median,
-                "sd": result.sd,
-                "spread": result.spread,
-                "count": result.count,
-                "method": result.method,
-                "passed": result.passed,
-                "disagreement": result.disagreement,
-                "vetoed": result.vetoed,
+                "proposal_id": item.entry.proposal_id,
+                "rank": item.rank,
+                "passed": item.passed,
+                **{name: getattr(item.entry.aggregate, name) for name in _RANKING_FIELDS},
             }
+            for item in decisions.compute(
+                call,
+                submitted=submitted,
+                blocked=blocked,
+                proposals=[(p.pk, p.submitted_at) for p in proposals.values() if p.status in decisions.RANKABLE],
+            )
+        ]
+    else:
+        rows = list(
+            Result.objects.filter(proposal__call=call)
+            .order_by(F("rank").asc(nulls_last=True), "proposal_id")
+            .values("proposal_id", "rank", "passed", *_RANKING_FIELDS)
         )
-    return rows, False
+    for row in rows:
+        proposal = proposals.get(row["proposal_id"])
+        # What the table prints, as text (the template would localise and format every number).
+        row.update(
+            proposal=proposal,
+            key=str(proposal.pk) if proposal else "",
+            shown={name: _two_places(row[name]) for name in ("final", "median", "sd", "spread")},
+        )
+    return rows, call.status == CallStatus.UNDER_REVIEW
 
 
 def _chart(ranking, totals) -> dict:
@@ -148,9 +193,9 @@ def _chart(ranking, totals) -> dict:
         label = f"#{row['rank']}" if row["rank"] else f"({position})"
         points.append(
             {
-                "label": f"{label} {proposal.lead_organization.name}"[:40],
+                "label": f"{label} {proposal.lead}"[:40],
                 "totals": [str(t) for t in totals.get(proposal.pk, [])],
-                "final": str(row["final"]) if row["final"] is not None else None,
+                "final": _two_places(row["final"]) if row["final"] is not None else None,
             }
         )
     return {
@@ -159,28 +204,73 @@ def _chart(ranking, totals) -> dict:
     }
 
 
-def dashboard_context(call, user) -> dict:
+def dashboard_context(call, user, page=None) -> dict:
+    """Everything the dashboard shows (the matrix for one page of proposals), from four queries
+    whatever the size of the call: the proposals; their assignments with the scores, which feed
+    the matrix, the progress, the reminders and the live ranking alike; the blocked pairs, read
+    once; and the ranking's own (key-criterion points for decisions.compute, or the stored results).
+    """
     can_manage = _can_manage(user)
-    proposals = list(
-        Proposal.objects.filter(call=call, status__in=DASHBOARD_STATUSES)
-        .select_related("lead_organization")
+    proposals = [
+        _Proposal(*values)
+        for values in Proposal.objects.filter(call=call, status__in=DASHBOARD_STATUSES)
         .order_by("title", "pk")
-    )
+        .values_list("pk", "title", "lead_organization__name", "status", "submitted_at")
+    ]
     by_id = {p.pk: p for p in proposals}
-    can_reopen = can_manage and call.status == CallStatus.UNDER_REVIEW
-    experts, rows, totals, late = _matrix(call, proposals, can_reopen)
-    progress = decisions.progress(call)
-    for row in rows:
-        done, total = progress.get(row["proposal"].pk, (0, 0))
-        row.update(done=done, total=total, percent=round(100 * done / total) if total else 0)
+    page = Paginator(proposals, MATRIX_PAGE_SIZE).get_page(page)
+    assignments = [
+        _Assignment(*values)
+        for values in Assignment.objects.filter(proposal__call=call)
+        .order_by("active", "pk")
+        .values_list(
+            "pk",
+            "proposal_id",
+            "expert_id",
+            "expert__name",
+            "active",
+            "score__pk",
+            "score__status",
+            "score__total",
+            "score__veto",
+        )
+    ]
+    # Every conflict of the call's proposals, once, for the matrix, the progress and the ranking.
+    blocked = avoidance.blocked_pairs(Proposal.objects.filter(call=call).values("pk")) if assignments else set()
+    reopen = _reopen_url_pattern() if can_manage and call.status == CallStatus.UNDER_REVIEW else None
+    experts, cells, totals, late = _matrix(proposals, assignments, blocked, page, reopen)
+    active = [a for a in assignments if a.active]
+    progress = decisions.progress(
+        call, assignments=[(a.expert_id, a.proposal_id, a.status) for a in active], blocked=blocked
+    )
+    rows = []
+    for proposal in page:
+        done, total = progress.get(proposal.pk, (0, 0))
+        rows.append(
+            {
+                "proposal": proposal,
+                "cells": cells[proposal.pk],
+                "done": done,
+                "total": total,
+                "percent": round(100 * done / total) if total else 0,
+            }
+        )
     done = sum(d for d, _t in progress.values())
     total = sum(t for _d, t in progress.values())
-    ranking, live = _ranking_rows(call, by_id) if call.status != CallStatus.CLOSED else ([], True)
+    ranking, live = [], True
+    if call.status != CallStatus.CLOSED:
+        submitted = [
+            (a.pk, a.expert_id, a.proposal_id, a.total, a.veto) for a in active if a.status == ScoreStatus.SUBMITTED
+        ]
+        ranking, live = _ranking_rows(call, by_id, submitted, blocked)
     return {
         "call": call,
         "can_manage": can_manage,
         "experts": experts,
         "rows": rows,
+        "page": page,
+        "page_links": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "proposal_count": len(proposals),
         "done": done,
         "total": total,
         "percent": round(100 * done / total) if total else 0,
@@ -190,7 +280,8 @@ def dashboard_context(call, user) -> dict:
         "live": live,
         "flagged": sum(1 for r in ranking if r["disagreement"] or r["vetoed"]),
         "chart": _chart(ranking, totals),
-        "reopen_available": can_reopen and any(c.get("reopen_url") for r in rows for c in r["cells"]),
+        # Administrators reopen a submitted score, while the call is under review, through one form.
+        "reopen_available": reopen is not None and any(a.status == ScoreStatus.SUBMITTED for a in active),
     }
 
 
@@ -198,7 +289,8 @@ def dashboard_context(call, user) -> dict:
 @require_GET
 def dashboard(request, code):
     call = get_call_for_draws(request.user, code)
-    return render(request, "reviews/decisions/dashboard.html", dashboard_context(call, request.user))
+    context = dashboard_context(call, request.user, request.GET.get("page"))
+    return render(request, "reviews/decisions/dashboard.html", context)
 
 
 @login_required
