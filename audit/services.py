@@ -87,7 +87,10 @@ def record(
         raise ValueError("An audit entry needs an object type.")
     request = context.current()
     authenticated = actor is not None and getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
+    # No savepoint of its own: inside the caller's transaction an error here must roll the change
+    # back anyway (the entry is part of it), and the SAVEPOINT/RELEASE pair would cost two more
+    # round trips while the head row is locked. Called outside a transaction, this is the transaction.
+    with transaction.atomic(savepoint=False):
         head = AuditHead.objects.select_for_update().filter(pk=1).first()
         if head is None:  # first entry ever (or a flushed test database)
             AuditHead.objects.get_or_create(pk=1)
@@ -109,9 +112,14 @@ def record(
             prev_hash=head.last_hash,
         )
         entry.hash = compute_hash(entry)
-        entry.save()
-        AuditHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
+        _append(entry)
     return entry
+
+
+def _append(entry: AuditEntry) -> None:
+    """Insert the entry and move the head to it (the head row is locked by the caller)."""
+    entry.save()
+    AuditHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
 
 
 @dataclass

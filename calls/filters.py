@@ -69,6 +69,45 @@ class CallFilter(django_filters.FilterSet):
         model = Call
         fields = ["q", "programme", "field", "status", "region", "support_mode"]
 
+    def get_form_class(self):
+        # The form class depends only on the declared filters: build it once per FilterSet class
+        # (django-filter builds a new class, and a new field per filter, on every request; the
+        # form still deep-copies its fields per instance).
+        cls = type(self)
+        form_class = cls.__dict__.get("_cached_form_class")
+        if form_class is None:
+            form_class = cls._cached_form_class = super().get_form_class()
+        return form_class
+
+    def form_rows(self):
+        """(bound field, options) for the template; options is None unless the field is a select,
+        else (value, label, selected) with the current value compared once here rather than
+        per option in the template."""
+        rows = []
+        for bound in self.form:
+            options = None
+            if bound.field.widget.input_type == "select":
+                current = str(bound.value())
+                options = [(value, label, str(value) == current) for value, label in self._choices(bound.field)]
+            rows.append((bound, options))
+        return rows
+
+    @staticmethod
+    def _choices(field):
+        if not isinstance(field, forms.ModelChoiceField):
+            return field.choices
+        # One query for the three columns a label needs, instead of the iterator's COUNT and a
+        # cursor over every column. Only for display: validation still uses the queryset.
+        choices = [("", field.empty_label)] if field.empty_label is not None else []
+        return choices + [(obj.pk, field.label_from_instance(obj)) for obj in field.queryset.only("pk", "name", "year")]
+
+    def filter_queryset(self, queryset, exclude=()):
+        """The filters of the validated form, except those named in ``exclude`` (facet counts)."""
+        for name, value in self.form.cleaned_data.items():
+            if name not in exclude:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
     def search(self, queryset, name, value):
         words = value.split()
         for word in words[:5]:

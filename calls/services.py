@@ -333,8 +333,11 @@ def close_if_due(call: Call) -> Call:
 
 def close_overdue() -> int:
     """Close every published call whose deadline has passed (beat, and list pages)."""
+    due = Call.objects.due_for_closing().order_by()
+    if not due.exists():  # the usual case on a list page: one indexed existence check, no rows
+        return 0
     closed = 0
-    for call in Call.objects.due_for_closing().only("pk"):
+    for call in due.only("pk"):
         try:
             close_call(actor=None, call=call)
             closed += 1

@@ -1,13 +1,25 @@
 """Keep avoidance current: a (re)submitted proposal is checked against the pool."""
 
+import logging
+
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError as BrokerError
 
 from proposals.signals import proposal_submitted
+
+logger = logging.getLogger(__name__)
 
 
 @receiver(proposal_submitted)
 def recompute_for_proposal(sender, proposal, **kwargs):
-    from experts import avoidance
-    from proposals.models import Proposal
+    """Sent once the submission has committed. The sync (about ten queries) runs in a Celery task,
+    off the applicant's request: nothing between submission and routing needs the rows at once —
+    routing and the assignment draw sync the pool again before they assign, and every assignment
+    path checks blocked_pairs. Eager Celery (the embedded default, tests) runs it right here."""
+    from experts.tasks import sync_proposal_conflicts
 
-    avoidance.sync(Proposal.objects.filter(pk=proposal.pk).select_related("call").prefetch_related("call__co_issuers"))
+    try:
+        sync_proposal_conflicts.delay(proposal.pk)
+    except BrokerError:  # broker unreachable: the submission is committed, so sync in-process
+        logger.warning("Broker unreachable; syncing conflicts of proposal %s in-process.", proposal.pk)
+        sync_proposal_conflicts(proposal.pk)

@@ -15,6 +15,8 @@ import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -52,14 +54,19 @@ def queue_mail(proposal_id: int, event: str) -> None:
     transaction.on_commit(lambda: notify_task.delay(proposal_id, event))
 
 
-def _lock(proposal: Proposal, *, content: bool = False) -> Proposal:
+def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool = False) -> Proposal:
     """The proposal's row, locked, with its call and programme; with content=True also everything
     the eligibility rules and the snapshot read (loaded after the lock, so consistent with it:
-    every change to the content locks this row first)."""
-    # Only the proposal's row (of=self): locking the joined call and programme rows too would
-    # deadlock against a submit, which locks the programme first (limit race), then the proposal.
+    every change to the content locks this row first). count_submissions=True adds
+    ``submission_count`` (its submissions so far) to the same query."""
+    # Only the proposal's row (of=self): locking the joined call and programme rows too would make
+    # every save wait for the submits of the whole programme (a submit locks its proposal, then the
+    # programme for the limit race) and deadlock against them.
     locked = Proposal.objects.select_for_update(of=("self",))
     locked = eligibility.with_check_content(locked) if content else locked.select_related("call__programme")
+    if count_submissions:
+        counted = Submission.objects.filter(proposal=OuterRef("pk")).order_by().values("proposal")
+        locked = locked.annotate(submission_count=Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), 0))
     return locked.get(pk=proposal.pk)
 
 
@@ -449,12 +456,13 @@ def check_eligibility(
 
 
 def submit_proposal(*, actor, proposal: Proposal) -> Proposal:
-    """Submit: the authoritative eligibility check, under the programme lock.
+    """Submit: the authoritative eligibility check, under the proposal's and the programme's locks.
 
-    The programme row is locked first, so submissions in one programme year
-    are evaluated one at a time and two of them can never both pass an
-    application limit. The deadline is checked last, right before commit;
-    a refusal rolls everything back and leaves the draft as it was.
+    The proposal row is locked and its content loaded first; the programme row is
+    locked before the application-limit rule, so the limit checks of one programme
+    year run one at a time and two submissions can never both pass a limit. The
+    deadline is checked last, right before commit; a refusal rolls everything back
+    and leaves the draft as it was.
     """
     try:
         return _submit(actor, proposal)
@@ -480,18 +488,32 @@ def _refuse_if_late(call: Call):
     return now
 
 
+def _settings(programme: Programme) -> dict:
+    return {field.attname: getattr(programme, field.attname) for field in Programme._meta.concrete_fields}
+
+
 def _submit(actor, proposal: Proposal) -> Proposal:
     rule = TRANSITIONS["submit"]
     call = close_if_due(proposal.call)
     with transaction.atomic():
-        Programme.objects.select_for_update().get(pk=call.programme_id)
-        # Locked and loaded in one go: the rules and the snapshot read exactly what is locked.
-        locked = _lock(proposal, content=True)
+        # The proposal first, locked and loaded in one go: the rules and the snapshot read exactly
+        # what is locked (the version number too: a submission of this proposal locks this row first).
+        locked = _lock(proposal, content=True, count_submissions=True)
         if locked.status not in rule.sources:
             raise TransitionError(_("This proposal cannot be submitted now."), code="state")
         if not rule.allowed.test(actor, locked):
             raise PermissionDenied
-        results = eligibility.evaluate(locked)
+        # The rules that read only this proposal run now; the programme lock is taken just for the
+        # rules that read the other proposals of the programme year (限项), so submissions in one
+        # programme serialise over that check and the writes, not over loading each one's content.
+        results = {r.rule: r for r in eligibility.evaluate(locked, skip=eligibility.PROGRAMME_WIDE)}
+        programme = Programme.objects.select_for_update().get(pk=call.programme_id)
+        if _settings(programme) != _settings(locked.call.programme):
+            # Changed since the proposal was loaded: every rule reads the settings as locked.
+            locked.call.programme = programme
+            results = {r.rule: r for r in eligibility.evaluate(locked, skip=eligibility.PROGRAMME_WIDE)}
+        results.update((r.rule, r) for r in eligibility.evaluate(locked, only=eligibility.PROGRAMME_WIDE))
+        results = [results[code] for code in eligibility.RULE_CODES]
         stored = [r.as_json() for r in results]
         failed = [r for r in stored if not r["ok"]]
         if failed:
@@ -500,7 +522,7 @@ def _submit(actor, proposal: Proposal) -> Proposal:
             error.results = stored
             raise error
         frozen, digest = freeze(build_snapshot(locked))
-        version = locked.submissions.count() + 1
+        version = locked.submission_count + 1
         before = locked.status
         now = _refuse_if_late(call)
         Submission.objects.create(

@@ -148,3 +148,29 @@ def test_snapshots_mask_id_numbers_and_drop_passwords(lead_applicant):
     person = Person(name="张三", id_number=first17 + id_check_character(first17))
     assert snapshot(person)["id_number"] == "150102**********" + person.id_number[-2:]
     assert "password" not in snapshot(lead_applicant)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_entry_joins_the_callers_transaction_without_a_savepoint(administrator):
+    """Inside a transaction the entry is part of it (no savepoint of its own: three statements, the
+    head locked, the entry inserted, the head moved); rolled back with it, the chain stays whole."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    write_entries(administrator, n=2)
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        with CaptureQueriesContext(connection) as queries:
+            record(actor=administrator, action="test.change", object_type="tests.thing", object_id=9)
+        assert not any("SAVEPOINT" in q["sql"].upper() for q in queries.captured_queries)
+        assert len(queries.captured_queries) == 3
+        raise Undo
+    assert AuditEntry.objects.count() == 2
+    report = verify_chain()
+    assert report.ok and report.checked == 2
+    # Outside a transaction it is its own transaction.
+    entry = record(actor=administrator, action="test.change", object_type="tests.thing", object_id=10)
+    assert entry.seq == 3 and verify_chain().ok

@@ -157,3 +157,46 @@ def test_indexes_scale_with_hits_not_pairs(call, lead_applicant, django_assert_m
         make_expert(OrganizationFactory())
     with django_assert_max_num_queries(12):
         avoidance.compute_hits([proposal])
+
+
+def test_submission_queues_the_sync_as_a_task_without_a_result(call, lead_applicant, monkeypatch):
+    """The sync runs off the applicant's request (a Celery task, eager here), queued once the
+    submission has committed; nobody waits for its result."""
+    from experts import tasks
+
+    queued = []
+    monkeypatch.setattr(tasks.sync_proposal_conflicts, "delay", lambda *args: queued.append(args))
+    proposal = complete_proposal(call, lead_applicant)
+    services.submit_proposal(actor=lead_applicant, proposal=proposal)
+    assert queued == []  # not before the commit (the test's transaction never commits)
+    from experts.signals import recompute_for_proposal
+
+    recompute_for_proposal(sender=None, proposal=proposal)
+    assert queued == [(proposal.pk,)]
+    assert tasks.sync_proposal_conflicts.ignore_result is True
+
+
+def test_the_sync_task_stores_the_conflicts(call, lead_applicant, lead_org):
+    from experts.tasks import sync_proposal_conflicts
+
+    expert = make_expert(lead_org)
+    proposal = complete_proposal(call, lead_applicant)
+    counts = sync_proposal_conflicts.delay(proposal.pk).get()
+    assert counts["created"] >= 1
+    assert Conflict.objects.filter(expert=expert, proposal=proposal, reason=R.EMPLOYER_UNIT).exists()
+
+
+def test_an_unreachable_broker_syncs_in_process(call, lead_applicant, lead_org, monkeypatch):
+    from kombu.exceptions import OperationalError
+
+    from experts import tasks
+    from experts.signals import recompute_for_proposal
+
+    def unreachable(*args):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(tasks.sync_proposal_conflicts, "delay", unreachable)
+    expert = make_expert(lead_org)
+    proposal = complete_proposal(call, lead_applicant)
+    recompute_for_proposal(sender=None, proposal=proposal)
+    assert Conflict.objects.filter(expert=expert, proposal=proposal, reason=R.EMPLOYER_UNIT).exists()

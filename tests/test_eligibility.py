@@ -740,3 +740,43 @@ def test_recheck_loads_the_content_of_all_proposals_at_once(call, administrator,
     with django_assert_max_num_queries(13 + 4 * n):
         checked, breaches = services.recheck_call(actor=administrator, call=call)
     assert (checked, breaches) == (n, 0)
+
+
+# --- submit: the programme lock around the limit rule only ---------------------------------------------
+def test_the_programme_wide_rules_evaluated_apart_give_the_same_results_in_order(proposal):
+    loaded = eligibility.load_for_check(proposal.pk)
+    whole = [r.as_json() for r in eligibility.evaluate(loaded)]
+    apart = {r.rule: r for r in eligibility.evaluate(loaded, skip=eligibility.PROGRAMME_WIDE)}
+    apart.update((r.rule, r) for r in eligibility.evaluate(loaded, only=eligibility.PROGRAMME_WIDE))
+    assert [apart[code].as_json() for code in eligibility.RULE_CODES] == whole
+    assert [r["rule"] for r in whole] == eligibility.RULE_CODES
+
+
+def test_a_submit_reads_the_programme_settings_as_locked(proposal, lead_applicant, programme, monkeypatch):
+    """The proposal is loaded before the programme is locked: settings changed in between are the
+    ones the rules apply (here the matching ratio goes up and the submit is refused for it)."""
+    load = services._lock
+
+    def load_then_change_the_programme(*args, **kwargs):
+        locked = load(*args, **kwargs)
+        set_programme(programme, matching_ratio=Decimal("2.50"))
+        return locked
+
+    monkeypatch.setattr(services, "_lock", load_then_change_the_programme)
+    with pytest.raises(TransitionError):
+        submit(proposal, lead_applicant)
+    stored = fresh(proposal)
+    assert stored.status == ProposalStatus.DRAFT and not Submission.objects.filter(proposal=proposal).exists()
+    failed = [r for r in stored.eligibility if not r["ok"]]
+    assert [r["rule"] for r in failed] == ["matching"]
+    assert failed[0]["problems"][0]["params"]["required"] == "2.50"
+
+
+def test_a_resubmission_is_numbered_after_the_earlier_ones(proposal, lead_applicant, administrator):
+    submit(proposal, lead_applicant)
+    services.return_for_correction(actor=administrator, proposal=fresh(proposal), reason="补充材料")
+    submit(proposal, lead_applicant)
+    assert list(Submission.objects.filter(proposal=proposal).order_by("version").values_list("version", flat=True)) == [
+        1,
+        2,
+    ]

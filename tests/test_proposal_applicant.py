@@ -580,3 +580,30 @@ def test_a_basics_save_with_errors_shows_the_whole_step_again(ready, lead_applic
     assert Proposal.objects.get(pk=ready.pk).summary != "只改摘要"
     # The step navigation still knows what is done: it reads the whole proposal.
     assert [done for _step, done in response.context["steps"]][:7] == [True] * 7
+
+
+# Deadline-surge latency: the audit entry opens no savepoint of its own, the version number comes
+# with the locked proposal, and the avoidance sync is a task queued after the commit: a save is
+# 10 queries (12 before), a submit 22 (25 before), the test transaction's savepoints included.
+SURGE_SAVE_QUERIES = 10
+SURGE_SUBMIT_QUERIES = 22
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("n", [2, 10])
+def test_surge_save_and_submit_query_budgets(
+    n, ready, lead_applicant, client_for, django_assert_max_num_queries, django_capture_on_commit_callbacks
+):
+    _grow(ready, n)
+    client = client_for(lead_applicant)
+    data = {"title": ready.title, "summary": "截止前更新", "technical_route": "路线", "risks": "风险"}
+    with django_assert_max_num_queries(SURGE_SAVE_QUERIES):
+        response = client.post(edit_url(ready, "basics"), data)
+    assert response.status_code == 302
+    with django_capture_on_commit_callbacks() as callbacks, django_assert_max_num_queries(SURGE_SUBMIT_QUERIES):
+        response = client.post(url("submit", ready.pk))
+    assert response.status_code == 302 and response["Location"] == url("detail", ready.pk)
+    assert len(callbacks) == 2  # the mail and the avoidance sync, both queued as tasks
+    proposal = Proposal.objects.get(pk=ready.pk)
+    assert proposal.status == ProposalStatus.SUBMITTED and proposal.summary == "截止前更新"
+    assert proposal.submissions.get().version == 1
