@@ -125,9 +125,15 @@ def client_for(client):
 @pytest.fixture(autouse=True)
 def _celery_eager(request):
     """Tasks run in-process unless a test asks for a real worker."""
+    from celery._state import _set_task_join_will_block
+
     from config.celery import app
 
     eager = request.node.get_closest_marker("worker") is None
+    # Eager tasks run by several threads at once (the submission race) race on Celery's global
+    # "joining would block" flag (denied_join_result saves and restores it) and can leave it set,
+    # which makes every later result.get() in this process refuse: start each test with it clear.
+    _set_task_join_will_block(False)
     previous = app.conf.task_always_eager
     app.conf.task_always_eager = eager
     yield
