@@ -201,7 +201,8 @@ def solve(
         raise error(got)
     keys = np.unique(np.concatenate([e_idx * n_p + p_idx, de[used] * n_p + dp[used]]))
     del de, dp, used
-    e_idx, p_idx = keys // n_p, keys % n_p
+    # Filtered again: the widening rows added after the last attempt were never checked.
+    e_idx, p_idx = eligible(keys // n_p, keys % n_p)
     chosen, got = min_cost(e_idx, p_idx)
     if not (got >= k).all():  # cannot happen: the candidates contain a full flow
         raise RuntimeError("min-cost flow lost flow that a max flow found")
