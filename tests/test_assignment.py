@@ -345,3 +345,23 @@ def test_route_assignment_stores_idempotently(administrator, issuer):
     assert (expert_id, proposal_id) not in now and len(now) == 8
     assert third.ended == 1 and third.created == 1 and len(now & active) == 7
     assert declared.pk
+
+
+def test_the_sparse_paths_widened_rows_are_filtered_for_conflicts_too():
+    """Found by the property test: on the sparse path the rows widened after the last attempt reached
+    the final candidates unfiltered, and expert 37 was given proposal 1009 although blocked."""
+    proposals = list(range(1000, 1011))
+    caps = {1: 3, 4: 15, 7: 3, 10: 14, 13: 6, 16: 15, 19: 10, 22: 12, 25: 10, 28: 16, 31: 13, 34: 3, 37: 13}
+    experts = list(caps)
+    employer = {1: 1, 4: 1, 7: 1, 10: 1, 13: 1, 16: 2, 19: 2, 22: 2, 25: 2, 28: 1, 31: 2, 34: 0, 37: 0}
+    blocked = {
+        (1, 1001), (1, 1003), (1, 1007), (4, 1001), (4, 1002), (4, 1005), (4, 1008), (7, 1000), (7, 1002),
+        (7, 1003), (7, 1005), (7, 1008), (10, 1000), (10, 1004), (13, 1003), (13, 1004), (13, 1006), (13, 1007),
+        (13, 1008), (13, 1010), (16, 1000), (16, 1002), (16, 1003), (16, 1004), (16, 1005), (16, 1007),
+        (19, 1000), (19, 1004), (19, 1005), (19, 1006), (22, 1000), (22, 1002), (22, 1005), (25, 1002),
+        (25, 1007), (25, 1009), (25, 1010), (28, 1000), (28, 1003), (28, 1004), (31, 1002), (31, 1004),
+        (31, 1008), (31, 1009), (34, 1000), (34, 1007), (34, 1008), (37, 1003), (37, 1005), (37, 1009),
+    }  # fmt: skip
+    load = {7: 2, 13: 0, 22: 5, 37: 2}
+    solution = solve(proposals, experts, 3, caps, blocked, employer, {25, 4, 28}, load, dense_limit=120, seed=7)
+    check_solution(solution, proposals, 3, caps, blocked, employer)
