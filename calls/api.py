@@ -308,6 +308,4 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     def download_document(self, request, code=None, document_id=None):
         """The same check as the call page's download: whoever may see the call."""
         document = self._document(get_call_for_user(request.user, code), int(document_id))
-        title = document.title
-        filename = title if title.lower().endswith(".pdf") else f"{title}.pdf"
-        return serve_private_file(document.file, filename=filename, content_type="application/pdf")
+        return serve_private_file(document.file, filename=document.download_name, content_type="application/pdf")

@@ -322,6 +322,11 @@ class CallDocument(models.Model):
     def __str__(self):
         return self.title
 
+    @property
+    def download_name(self) -> str:
+        """The file name a download is served under: the title, ending in .pdf."""
+        return self.title if self.title.lower().endswith(".pdf") else f"{self.title}.pdf"
+
 
 class Amendment(models.Model):
     """A supplementary notice (补充通知) to a published call."""

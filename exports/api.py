@@ -11,7 +11,7 @@ expired job again (the jobs page's retry button). A job is visible to whoever re
 administrators (404 for anybody else, and for the file until it is done).
 """
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -24,6 +24,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls.models import Call
+from config.files import serve_private_file
 from exports import services
 from exports.access import get_job_for_user
 from exports.builders import SubjectMissing
@@ -156,8 +157,4 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         job = self.get_object()
         if not job.downloadable:
             raise Http404
-        try:
-            handle = job.file.open("rb")
-        except FileNotFoundError:
-            raise Http404 from None
-        return FileResponse(handle, as_attachment=True, filename=job.filename, content_type=CONTENT_TYPE)
+        return serve_private_file(job.file, filename=job.filename, content_type=CONTENT_TYPE, as_attachment=True)

@@ -183,14 +183,19 @@ class ProposalSerializer(ProposalListSerializer):
         return available_actions(user, proposal)
 
 
+def _call_of(serializer, code):
+    """The call with this code, if the requesting user may see it (400 otherwise)."""
+    call = Call.objects.visible_to(serializer.context["request"].user).filter(code=code.strip()).first()
+    if call is None:
+        raise serializers.ValidationError(_("No call has this code."))
+    return call
+
+
 class StartSerializer(serializers.Serializer):
     call = serializers.CharField(help_text=_("Code of the open call to apply for (揭榜), e.g. JB-2026-001."))
 
     def validate_call(self, code):
-        call = Call.objects.visible_to(self.context["request"].user).filter(code=code.strip()).first()
-        if call is None:
-            raise serializers.ValidationError(_("No call has this code."))
-        return call
+        return _call_of(self, code)
 
 
 class BasicsSerializer(serializers.Serializer):
@@ -204,14 +209,6 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(
         required=False, allow_blank=True, help_text=_("Required to return or reject; optional to withdraw.")
     )
-
-
-def _call_of(serializer, code):
-    """The call with this code, if the requesting user may see it (400 otherwise)."""
-    call = Call.objects.visible_to(serializer.context["request"].user).filter(code=code.strip()).first()
-    if call is None:
-        raise serializers.ValidationError(_("No call has this code."))
-    return call
 
 
 class RecheckSerializer(serializers.Serializer):
@@ -358,8 +355,7 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     # --- formal review (administrators) ------------------------------------------------------------
     def _review(self, request, service, *, with_reason: bool):
         proposal = self.get_object(content=False)
-        if not rules.has_perm("proposals.review_proposal", request.user):
-            raise PermissionDenied
+        self._require_reviewer()
         payload = ReasonSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         if with_reason:

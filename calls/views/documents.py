@@ -42,8 +42,7 @@ def download_document(request, code, pk):
     document = call.documents.filter(pk=pk).first()
     if document is None:
         raise Http404
-    filename = document.title if document.title.lower().endswith(".pdf") else f"{document.title}.pdf"
-    return serve_private_file(document.file, filename=filename, content_type="application/pdf")
+    return serve_private_file(document.file, filename=document.download_name, content_type="application/pdf")
 
 
 @login_required
