@@ -119,14 +119,6 @@ def _known_migrations() -> set[tuple[str, str]]:
     return set(MigrationLoader(None, ignore_no_migrations=True).disk_migrations)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_BLOCK), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 # --- PostgreSQL ------------------------------------------------------------------------------------
 def _pg_env(db: dict) -> dict:
     """libpq's variables for the client tools: the password never appears on a command line."""

@@ -6,7 +6,6 @@ set-up needs no broker.
 """
 
 import copy
-import inspect
 import logging
 import logging.config
 import os
@@ -45,16 +44,16 @@ def use_django_logging(logfile=None, **kwargs) -> None:
     logging.config.dictConfig(config)
 
 
-def _job_id(task, args, kwargs):
-    """The `job_id` argument of a task that takes one (exports.run: the ExportJob id), else None."""
+# Tasks whose first argument is an ExportJob id.
+_JOB_TASKS = frozenset({"exports.run"})
+
+
+def _job_id(name, args, kwargs):
+    """The ExportJob a failed task worked on (its `job_id` argument), else None."""
     if kwargs and "job_id" in kwargs:
         return kwargs["job_id"]
-    try:
-        parameters = list(inspect.signature(task.run).parameters)
-    except (AttributeError, TypeError, ValueError):
-        return None
-    if "job_id" in parameters and args and parameters.index("job_id") < len(args):
-        return args[parameters.index("job_id")]
+    if name in _JOB_TASKS and args:
+        return args[0]
     return None
 
 
@@ -62,7 +61,7 @@ def _job_id(task, args, kwargs):
 def log_task_failure(sender=None, task_id=None, exception=None, args=None, kwargs=None, **extra) -> None:
     """Every failed task leaves one ERROR line naming the task, its id and the job it worked on."""
     name = getattr(sender, "name", None) or repr(sender)
-    job_id = _job_id(sender, args, kwargs)
+    job_id = _job_id(name, args, kwargs)
     fields = {"task_name": name, "task_id": task_id, "job_id": job_id}
     if job_id is None:
         logger.error("Task %s[%s] failed: %r", name, task_id, exception, extra=fields)

@@ -173,8 +173,8 @@ def _build_and_store(job: ExportJob, name: str, report) -> tuple[int, int, str]:
         rows = build_file(job.kind, job.params, path, progress=report)
         return rows, os.path.getsize(path), _sha256(path)
     path = os.path.join(tempfile.gettempdir(), f"{TEMP_PREFIX}{uuid.uuid4().hex}.xlsx")
-    try:
-        rows = build_file(job.kind, job.params, path, progress=report)
+    try:  # already a private temporary file, uploaded only once complete: no second temp-and-rename
+        rows = builders.build(job.kind, job.params, path, progress=report)
         size, digest = os.path.getsize(path), _sha256(path)
         with open(path, "rb") as handle:
             stored = storage.save(name, File(handle))
@@ -207,8 +207,8 @@ def cleanup(*, now=None, stale_temp: timedelta = timedelta(hours=6)) -> int:
         expired += 1
     folder = _temp_folder()
     if os.path.isdir(folder):
-        for entry in os.scandir(folder):
-            age = now.timestamp() - entry.stat().st_mtime
-            if entry.name.startswith(TEMP_PREFIX) and age > stale_temp.total_seconds():
+        oldest = now.timestamp() - stale_temp.total_seconds()
+        for entry in os.scandir(folder):  # the name first: no stat() for the finished files
+            if entry.name.startswith(TEMP_PREFIX) and entry.stat().st_mtime < oldest:
                 os.remove(entry.path)
     return expired

@@ -14,6 +14,7 @@ from experts.excel.columns import (
     COLUMNS,
     EXAMPLE_USERNAME,
     FIELD_LABELS,
+    FORMULA_STARTS,
     HELP_SHEET,
     LIST_SEPARATOR,
     MAX_ROWS,
@@ -22,15 +23,13 @@ from experts.excel.columns import (
     SHEET,
     TYPE_BY_CODE,
     YES,
-    display_width,
+    fitted_width,
+    text_cell,
 )
 from experts.models import Employment, Expert
 from proposals.validators import mask_id_number
 
 CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Text starting with one of these is a formula (or becomes one when edited) in
-# spreadsheet programs; such cells are written as text with Excel's quote prefix.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _BOLD = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
 _WRAP = Alignment(wrap_text=True, vertical="top")
@@ -99,8 +98,8 @@ def _workbook(rows: list[list]) -> bytes:
     # Write-only sheets take widths, formats, panes and validations before the first row.
     for index, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
-        widest = max([display_width(column.header)] + [display_width(str(row[index - 1])) for row in rows])
-        sheet.column_dimensions[letter].width = min(max(widest + 2, 8), 60)
+        texts = [column.header, *(str(row[index - 1]) for row in rows)]
+        sheet.column_dimensions[letter].width = fitted_width(texts, minimum=8)
         if column.text:
             sheet.column_dimensions[letter].number_format = "@"
         if column.choices:
@@ -132,11 +131,9 @@ def _workbook(rows: list[list]) -> bytes:
 def _cell(sheet, value):
     if value in (None, ""):
         return None
-    cell = WriteOnlyCell(sheet, value=value)
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        cell.data_type = "s"  # never a formula
-        cell.quotePrefix = True  # and stays text when edited in Excel
-    return cell
+    if isinstance(value, str) and value[0] in FORMULA_STARTS:
+        return text_cell(sheet, value)
+    return WriteOnlyCell(sheet, value=value)
 
 
 def _help_sheet(sheet) -> None:

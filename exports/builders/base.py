@@ -30,13 +30,11 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
 
-from experts.excel.columns import display_width
+from experts.excel.columns import FORMULA_STARTS, fitted_width, text_cell
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook created/modified: content, not the clock, decides the bytes
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 _ZIP_MODE = 0o600 << 16
-# Text starting with one of these is (or becomes, once edited) a formula in spreadsheet programs.
-FORMULA_STARTS = frozenset("=+-@\t\r")
 FORMATS = {"int": "0", "money": "0.00", "score": "0.00", "datetime": "yyyy-mm-dd hh:mm", "date": "yyyy-mm-dd"}
 _CENT = Decimal("0.01")
 _TITLE_FONT = Font(bold=True, size=14)
@@ -84,11 +82,10 @@ def _shown(value, kind: str) -> str:
 
 
 def _fit(columns: list[Column], rows: list[tuple]) -> list[float]:
-    widths = []
-    for index, column in enumerate(columns):
-        widest = max([display_width(column.header)] + [display_width(_shown(r[index], column.kind)) for r in rows])
-        widths.append(min(max(widest + 2, 6), 60))
-    return widths
+    return [
+        fitted_width([column.header, *(_shown(r[index], column.kind) for r in rows)], minimum=6)
+        for index, column in enumerate(columns)
+    ]
 
 
 class _StableZip(ZipFile):
@@ -182,10 +179,7 @@ class _Cells:
                 self.styled.append((index, proto, timed, cents))
 
     def text(self, value: str):
-        cell = WriteOnlyCell(self.sheet, value=value)
-        cell.data_type = "s"  # never a formula
-        cell.quotePrefix = True  # and it stays text when edited in Excel
-        return cell
+        return text_cell(self.sheet, value)
 
     def serial(self, value) -> float:
         """The Excel serial number of a date or datetime, in Beijing time."""
