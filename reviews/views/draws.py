@@ -287,7 +287,12 @@ def decide_conflict(request, pk, conflict_id, decision):
         status=ConflictStatus.POTENTIAL,
     )
     confirm = CONFLICT_DECISIONS[decision]
-    avoidance.decide(actor=request.user, conflict=conflict, confirm=confirm)
+    try:  # decided meanwhile by another administrator, or not a name-only conflict
+        avoidance.decide(actor=request.user, conflict=conflict, confirm=confirm)
+    except ValidationError as exc:
+        for message in exc.messages:
+            messages.error(request, message)
+        return redirect("reviews:draw", pk=pk)
     if confirm:
         message = _("Confirmed: %(expert)s will never be assigned “%(title)s”.")
     else:
