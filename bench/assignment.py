@@ -26,20 +26,15 @@ failure); the absolute goals are solver ≤ 5 s, total ≤ 60 s, peak RSS < 2 GB
 The last line is: assignment solver_s=<float> total_s=<float> peak_rss_mb=<int>
 """
 
-import os
 import random
-import resource
-import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiebang_bench")
+from _common import bootstrap, credit_code, ensure_database, run_child, setup_django
+from _common import peak_rss_mb as rss_so_far
+
+bootstrap("jiebang_bench")
 
 N_PROPOSALS = 5_000
 N_EXPERTS = 1_000
@@ -54,47 +49,7 @@ GOAL_TOTAL_S = 60.0
 GOAL_RSS_MB = 2048
 
 
-def ensure_database():
-    """CREATE DATABASE if it does not exist (PostgreSQL only)."""
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(os.environ["DATABASE_URL"])
-    if not cfg["ENGINE"].endswith("postgresql"):
-        sys.exit("bench/assignment.py needs PostgreSQL (DATABASE_URL=postgres://…).")
-    conninfo = {
-        "host": cfg.get("HOST") or "127.0.0.1",
-        "port": cfg.get("PORT") or 5432,
-        "user": cfg.get("USER") or "postgres",
-        "password": cfg.get("PASSWORD") or None,
-        "dbname": "postgres",
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v is not None}, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-
-
-def setup_django():
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False  # DEBUG=1 only for the development key; no query log kept in memory
-
-
 # --- seeding ------------------------------------------------------------------------------------
-def credit_code(n: int) -> str:
-    from accounts.validators import CHARSET, check_character
-
-    digits = []
-    for _ in range(9):
-        n, rem = divmod(n, 31)
-        digits.append(CHARSET[rem])
-    first17 = "91150100" + "".join(reversed(digits))
-    return first17 + check_character(first17)
-
-
 def id_number(n: int) -> str:
     """A valid resident ID number, distinct for each n ≥ 0."""
     from datetime import date, timedelta
@@ -335,7 +290,7 @@ def measure(call_id: int) -> int:
     if AuditEntry.objects.filter(action="routing.assignment", object_id=str(call_id)).count() != 2:
         problems.append("expected one audit entry per routing run")
 
-    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    peak_rss_mb = rss_so_far()
     loads = Counter(e for es in solution.values() for e in es)
     print(
         f"instance: {len(problem.proposals)} proposals × {len(problem.experts)} experts ({problem.pool} pool), "
@@ -378,11 +333,10 @@ def main():
         setup_django()
         print(seed())
         return 0
-    ensure_database()
+    ensure_database("bench/assignment.py")
     start = time.perf_counter()
-    child = subprocess.run([sys.executable, __file__, "--seed"], capture_output=True, text=True, check=False, cwd=ROOT)
+    child = run_child([sys.executable, __file__, "--seed"])
     if child.returncode:
-        sys.stderr.write(child.stdout + child.stderr)
         return 1
     call_id = int(child.stdout.strip().splitlines()[-1])
     print(f"seeded in {time.perf_counter() - start:.1f} s (child process)")

@@ -18,62 +18,19 @@ sizes (exit 2 if missed). Last line: export ratio_10k=<f> ratio_100k=<f> peak_rs
 
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiebang_xbench")
+from _common import bootstrap, credit_code, ensure_database, peak_rss_mb, run_child, setup_django
+
+bootstrap("jiebang_xbench")
 
 SIZES = {"10k": ("BENCH-EXP-10K", 164), "100k": ("BENCH-EXP-100K", 1640)}
 EXPERTS = 10
 CRITERIA = 5
 GOAL_RATIO = 1.3
 GOAL_RSS_MB = 150
-
-
-def ensure_database():
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(os.environ["DATABASE_URL"])
-    if not cfg["ENGINE"].endswith("postgresql"):
-        sys.exit("bench/export.py needs PostgreSQL (DATABASE_URL=postgres://…).")
-    conninfo = {
-        "host": cfg.get("HOST") or "127.0.0.1",
-        "port": cfg.get("PORT") or 5432,
-        "user": cfg.get("USER") or "postgres",
-        "password": cfg.get("PASSWORD") or None,
-        "dbname": "postgres",
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v is not None}, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-
-
-def setup_django():
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False
-
-
-def credit_code(n: int) -> str:
-    from accounts.validators import CHARSET, check_character
-
-    digits = []
-    for _ in range(9):
-        n, rem = divmod(n, 31)
-        digits.append(CHARSET[rem])
-    first17 = "91150100" + "".join(reversed(digits))
-    return first17 + check_character(first17)
 
 
 def id_number(n: int) -> str:
@@ -187,14 +144,13 @@ def measure(what: str, size: str) -> dict:
                 rows = len(ready)
             elapsed = time.perf_counter() - start
             best = elapsed if best is None else min(best, elapsed)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    rss = peak_rss_mb()
     return {"seconds": best, "rows": rows, "rss_mb": rss}
 
 
 def child(*args) -> dict:
-    result = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, check=False)
+    result = run_child([sys.executable, __file__, *args])
     if result.returncode:
-        sys.stderr.write(result.stdout + result.stderr)
         sys.exit(1)
     return json.loads(result.stdout.strip().splitlines()[-1]) if result.stdout.strip() else {}
 
@@ -209,7 +165,7 @@ def main():
         what, size = sys.argv[sys.argv.index("--measure") + 1 :][:2]
         print(json.dumps(measure(what, size)))
         return
-    ensure_database()
+    ensure_database("bench/export.py")
     start = time.perf_counter()
     child("--seed")
     print(f"seeded in {time.perf_counter() - start:.1f} s")

@@ -47,12 +47,10 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")  # the development key is enough for writing rows
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiebang_large")
-os.environ.setdefault("PRIVATE_MEDIA_ROOT", str(Path(tempfile.gettempdir()) / "jiebang_large_private"))
+from _common import bootstrap, credit_code, ensure_database, setup_django
+
+# DEBUG=1: the development key is enough for writing rows.
+bootstrap("jiebang_large", PRIVATE_MEDIA_ROOT=str(Path(tempfile.gettempdir()) / "jiebang_large_private"))
 
 SEED = 20251109
 BENCH_PASSWORD = "bench-Passw0rd-2025"
@@ -231,36 +229,6 @@ COMMENTS = [
 CENT = Decimal("0.01")
 
 
-def ensure_database(reset: bool) -> None:
-    """CREATE DATABASE if missing; with reset, DROP it first (PostgreSQL only)."""
-    import dj_database_url
-    import psycopg
-
-    cfg = dj_database_url.parse(os.environ["DATABASE_URL"])
-    if not cfg["ENGINE"].endswith("postgresql"):
-        sys.exit("bench/seed_large.py needs PostgreSQL (DATABASE_URL=postgres://…).")
-    conninfo = {
-        "host": cfg.get("HOST") or "127.0.0.1",
-        "port": cfg.get("PORT") or 5432,
-        "user": cfg.get("USER") or "postgres",
-        "password": cfg.get("PASSWORD") or None,
-        "dbname": "postgres",
-    }
-    with psycopg.connect(**{k: v for k, v in conninfo.items() if v is not None}, autocommit=True) as conn:
-        if reset:
-            conn.execute(f'DROP DATABASE IF EXISTS "{cfg["NAME"]}" WITH (FORCE)')
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [cfg["NAME"]]).fetchone():
-            conn.execute(f'CREATE DATABASE "{cfg["NAME"]}"')
-
-
-def setup_django():
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False  # no query log kept in memory
-
-
 def is_seeded() -> bool:
     from calls.models import Programme
 
@@ -268,18 +236,6 @@ def is_seeded() -> bool:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def credit_code(n: int, region_code: str, prefix: str = "91") -> str:
-    """A valid 统一社会信用代码, distinct for each n."""
-    from accounts.validators import CHARSET, check_character
-
-    digits = []
-    for _ in range(9):
-        n, rem = divmod(n, 31)
-        digits.append(CHARSET[rem])
-    first17 = prefix + region_code + "".join(reversed(digits))
-    return first17 + check_character(first17)
-
-
 def id_number(n: int, region_code: str) -> str:
     """A valid resident ID number, distinct for each n (birth day and sequence from n)."""
     from proposals.validators import id_check_character
@@ -1265,7 +1221,7 @@ class Seeder:
 def main() -> int:
     reset = "--reset" in sys.argv
     start = time.perf_counter()
-    ensure_database(reset)
+    ensure_database("bench/seed_large.py", reset)
     setup_django()
     from django.core.management import call_command
 

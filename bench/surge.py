@@ -77,14 +77,16 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-os.environ.setdefault("DEBUG", "1")  # this process only reads and prepares rows; the servers run DEBUG=0
-os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/jiebang_large")
-os.environ.setdefault("PRIVATE_MEDIA_ROOT", str(Path(tempfile.gettempdir()) / "jiebang_large_private"))
-os.environ.setdefault("STATIC_ROOT", str(Path(tempfile.gettempdir()) / "jiebang_large_static"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import ROOT, bootstrap, setup_django  # noqa: E402
+from _common import run_child as _run
+
+# DEBUG=1: this process only reads and prepares rows; the servers run DEBUG=0.
+bootstrap(
+    "jiebang_large",
+    PRIVATE_MEDIA_ROOT=str(Path(tempfile.gettempdir()) / "jiebang_large_private"),
+    STATIC_ROOT=str(Path(tempfile.gettempdir()) / "jiebang_large_static"),
+)
 REDIS_URL = os.environ.get("SURGE_REDIS_URL", "redis://127.0.0.1:6379/7")
 
 APPLICANTS = 200
@@ -104,18 +106,9 @@ CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 # --- set-up -------------------------------------------------------------------------------------
-def setup_django():
-    import django
-    from django.conf import settings
-
-    django.setup()
-    settings.DEBUG = False
-
-
 def run_child(args: list[str], env: dict | None = None, what: str = "") -> str:
-    result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
+    result = _run(args, env=env)
     if result.returncode:
-        sys.stderr.write(result.stdout + result.stderr)
         sys.exit(f"{what or args[1]} failed (exit {result.returncode})")
     return result.stdout
 

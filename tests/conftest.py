@@ -121,6 +121,37 @@ def client_for(client):
     return make
 
 
+@pytest.fixture
+def api():
+    """api(user) → a DRF API client authenticated as user (no argument: anonymous)."""
+    from rest_framework.test import APIClient
+
+    def make(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
+
+
+# --- a draft proposal (the proposal API tests) ---------------------------------------------------------
+@pytest.fixture
+def call(issuer_org):
+    """An open call of the cast's issuer."""
+    from tests.factories_proposals import open_call
+
+    return open_call(issuer=issuer_org)
+
+
+@pytest.fixture
+def draft(call, lead_applicant, member_org, member_applicant):
+    """A complete draft of the lead unit, the member unit on board (confirmed)."""
+    from tests.factories_proposals import complete_proposal
+
+    return complete_proposal(call, lead_applicant, members=[(member_org, member_applicant)])
+
+
 # --- Celery -----------------------------------------------------------------
 @pytest.fixture(autouse=True)
 def _celery_eager(request):

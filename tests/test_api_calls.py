@@ -13,17 +13,6 @@ from calls.models import Call
 from tests.factories_calls import CallFactory, ProgrammeFactory, in_days, make_ready_call
 
 
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
 def new_call_payload(programme, code="JB-2026-501"):
     return {
         "code": code,

@@ -28,17 +28,6 @@ DECISIONS, NOTICES, OBJECTIONS, EXPORTS = (
 
 
 @pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
 def scored(administrator):
     """A call under review, every score submitted: ready to rank."""
     review = review_call(administrator, proposals=2, experts=2, fiscal_cap=Decimal("1000"))

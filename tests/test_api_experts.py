@@ -5,7 +5,6 @@ from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.models import User
 from accounts.validators import mask_id_number
@@ -19,17 +18,6 @@ from tests.factories_proposals import new_person_id
 
 EXPERTS = "/api/v1/experts/"
 OUTSIDERS = ("issuer", "lead_applicant", "member_applicant", "outsider_applicant", "assigned_expert")
-
-
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

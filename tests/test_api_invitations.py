@@ -8,7 +8,6 @@ from django.contrib import messages
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from experts.choices import ConflictReason, ConflictStatus
@@ -19,17 +18,6 @@ from tests.factories_reviews import add_draw, review_call
 
 INVITATIONS, DRAWS, ASSIGNMENTS = "/api/v1/invitations/", "/api/v1/draws/", "/api/v1/assignments/"
 OUTSIDERS = ("issuer", "lead_applicant", "member_applicant", "outsider_applicant", "assigned_expert")
-
-
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -20,7 +20,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 from openpyxl import Workbook
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from calls import services as call_services
@@ -262,17 +261,6 @@ def test_the_walk_sees_a_post_only_view_and_a_read_only_one():
 
 
 # --- shared pieces --------------------------------------------------------------------------------------------------
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
 @pytest.fixture(autouse=True)
 def _mail(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from calls.models import Call, Target
@@ -41,27 +40,6 @@ PARTS = ["units", "team", "commitments", "milestones", "budget", "attachments"]
 READERS = {"lead_applicant", "member_applicant", "administrator", "supervisor"}
 # May read but not change: 403. Everybody else: 404.
 READ_ONLY = {"member_applicant", "administrator", "supervisor"}
-
-
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def call(issuer_org):
-    return open_call(issuer=issuer_org)
-
-
-@pytest.fixture
-def draft(call, lead_applicant, member_org, member_applicant):
-    return complete_proposal(call, lead_applicant, members=[(member_org, member_applicant)])
 
 
 def url(proposal, part, *rest):

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from calls.models import Call
@@ -16,27 +15,6 @@ from tests.factories_calls import CallFactory
 from tests.factories_proposals import applicant_for, complete_proposal, open_call
 
 URL = "/api/v1/proposals/"
-
-
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
-
-
-@pytest.fixture
-def call(issuer_org):
-    return open_call(issuer=issuer_org)
-
-
-@pytest.fixture
-def draft(call, lead_applicant, member_org, member_applicant):
-    return complete_proposal(call, lead_applicant, members=[(member_org, member_applicant)])
 
 
 @pytest.fixture

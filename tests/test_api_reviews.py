@@ -1,7 +1,6 @@
 """The review API: draws, assignments, scores and rankings, with the pages' rules and audit entries."""
 
 import pytest
-from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from calls.choices import CallStatus
@@ -16,17 +15,6 @@ from tests.factories_draw_pages import closed_call, drawn, pool
 from tests.factories_reviews import give_score, make_expert, review_call, score_totals, split
 
 DRAWS, ASSIGNMENTS, SCORES, RANKINGS = "/api/v1/draws/", "/api/v1/assignments/", "/api/v1/scores/", "/api/v1/rankings/"
-
-
-@pytest.fixture
-def api():
-    def make(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_authenticate(user)
-        return client
-
-    return make
 
 
 @pytest.fixture
