@@ -16,6 +16,7 @@ Pure functions over Decimals: no database, no floats, no rounding until display.
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
+from functools import lru_cache
 
 DISAGREEMENT_RANGE = Decimal("30")
 OUTLIER_SDS = Decimal("2")
@@ -43,7 +44,32 @@ def sample_sd(values: list[Decimal]) -> Decimal:
         return variance.sqrt()
 
 
-@dataclass
+def _outliers(totals: list[Decimal]) -> list[int]:
+    """Indexes of the scores more than OUTLIER_SDS sample SDs from the mean of the other scores.
+
+    For each score v with n others (sum S, sum of squares Q), "|v − S/n| > k·sd" is tested
+    multiplied out, as (n − 1)·(n·v − S)² > k²·n·(n·Q − S²), and "their SD > 0" as n·Q − S² > 0:
+    no division and no square root, so no rounding decides a flag, and one pass over the call
+    instead of recomputing the others' mean and SD for every score (the dashboard ranks a whole
+    call on every view).
+    """
+    n = len(totals) - 1
+    if n < 3:
+        return []
+    outliers = []
+    with localcontext() as ctx:
+        ctx.prec = 60  # points have two decimals: every product below is exact
+        total = sum(totals, Decimal(0))
+        squares = sum((v * v for v in totals), Decimal(0))
+        for index, value in enumerate(totals):
+            others, others_squares = total - value, squares - value * value
+            scatter = n * others_squares - others * others  # n²·(population variance of the others)
+            if scatter > 0 and (n - 1) * (n * value - others) ** 2 > OUTLIER_SDS**2 * n * scatter:
+                outliers.append(index)
+    return outliers
+
+
+@dataclass(frozen=True)
 class Aggregate:
     count: int
     final: Decimal | None
@@ -62,6 +88,16 @@ class Aggregate:
 def aggregate(
     totals: list[Decimal], *, method: str = "trimmed_mean", trim_threshold: int = 5, vetoed: bool = False
 ) -> Aggregate:
+    """The aggregate of one proposal's submitted totals (shared: do not change what it returns)."""
+    # Keyed by the totals as text: Decimal("80") == Decimal("80.00"), but what is computed from
+    # them keeps their exponent (and the ranking's audit entry prints it).
+    return _aggregate(tuple(str(t) for t in totals), method, trim_threshold, vetoed)
+
+
+# A pure function of its arguments, so remembered: the review dashboard ranks every proposal of
+# a call on each view, and between two views only the proposals that got a new score change.
+@lru_cache(maxsize=8192)
+def _aggregate(totals: tuple[str, ...], method: str, trim_threshold: int, vetoed: bool) -> Aggregate:
     if not totals:
         return Aggregate(0, None, "none", None, None, None, vetoed=vetoed)
     totals = [Decimal(t) for t in totals]
@@ -70,14 +106,7 @@ def aggregate(
         final, used = _mean(ordered[1:-1]), "trimmed_mean"
     else:
         final, used = _mean(totals), "mean"
-    outliers = []
-    for index, value in enumerate(totals):
-        others = totals[:index] + totals[index + 1 :]
-        if len(others) < 3:
-            continue
-        spread = sample_sd(others)
-        if spread > 0 and abs(value - _mean(others)) > OUTLIER_SDS * spread:
-            outliers.append(index)
+    outliers = _outliers(totals)
     return Aggregate(
         count=len(totals),
         final=final,
@@ -121,7 +150,7 @@ def sort_key(entry: Entry):
 def rank(entries: list[Entry], *, pass_threshold: Decimal) -> list[Ranked]:
     """Ranked proposals first (1, 2, …), then vetoed and unscored ones without a rank."""
     scored = [e for e in entries if e.aggregate.final is not None and not e.aggregate.vetoed]
-    others = [e for e in entries if e not in scored]
+    others = [e for e in entries if e.aggregate.final is None or e.aggregate.vetoed]
     result = [
         Ranked(entry, position, entry.aggregate.final >= pass_threshold)
         for position, entry in enumerate(sorted(scored, key=sort_key), start=1)

@@ -338,6 +338,15 @@ def screenshot_dir():
 
 
 @pytest.fixture(autouse=True)
+def _own_dashboard_cache(monkeypatch):
+    """Each test caches review dashboards under its own namespace: rolled-back tests reuse ids and
+    audit sequence numbers, and a Redis cache outlives the test run."""
+    from reviews.views import dashboard_cache
+
+    monkeypatch.setattr(dashboard_cache, "NAMESPACE", f"test-dashboard:{uuid.uuid4().hex}")
+
+
+@pytest.fixture(autouse=True)
 def _private_files(settings, tmp_path):
     """Uploaded and generated files of a test go to its own temporary folder."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

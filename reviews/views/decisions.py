@@ -33,6 +33,8 @@ from reviews import aggregation, decisions
 from reviews.access import get_call_for_draws
 from reviews.models import Assignment, Notice, Recommendation, Result, ScoreStatus
 from reviews.notice import holiday_sets, notice_end
+from reviews.views import dashboard_cache
+from reviews.views.dashboard_html import tables
 
 # Proposals shown on the dashboard: formally passed (before review starts) and everything after.
 DASHBOARD_STATUSES = [
@@ -269,7 +271,7 @@ def dashboard_context(call, user, page=None) -> dict:
         "experts": experts,
         "rows": rows,
         "page": page,
-        "page_links": page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "page_links": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
         "proposal_count": len(proposals),
         "done": done,
         "total": total,
@@ -280,6 +282,7 @@ def dashboard_context(call, user, page=None) -> dict:
         "live": live,
         "flagged": sum(1 for r in ranking if r["disagreement"] or r["vetoed"]),
         "chart": _chart(ranking, totals),
+        **tables(rows, ranking),
         # Administrators reopen a submitted score, while the call is under review, through one form.
         "reopen_available": reopen is not None and any(a.status == ScoreStatus.SUBMITTED for a in active),
     }
@@ -289,8 +292,15 @@ def dashboard_context(call, user, page=None) -> dict:
 @require_GET
 def dashboard(request, code):
     call = get_call_for_draws(request.user, code)
-    context = dashboard_context(call, request.user, request.GET.get("page"))
-    return render(request, "reviews/decisions/dashboard.html", context)
+    page = request.GET.get("page", "")
+    page = page if page.isdigit() and len(page) < 6 else "1"  # the cache key holds it: digits only
+    context = dashboard_cache.fetch(
+        call,
+        page=page,
+        viewer="manage" if _can_manage(request.user) else "read",
+        build=lambda: {k: v for k, v in dashboard_context(call, request.user, page).items() if k != "call"},
+    )
+    return render(request, "reviews/decisions/dashboard.html", {**context, "call": call})
 
 
 @login_required
