@@ -138,6 +138,13 @@ class Programme(models.Model):
             raise ValidationError(errors)
 
 
+def support_label(support_mode: str, max_winners: int) -> str:
+    """How a call supports its winners (Call.support_label; also for rows read as plain values)."""
+    if support_mode == SupportMode.HORSE_RACE:
+        return f"赛马制（{max_winners}家）"
+    return "单一支持"
+
+
 class CallQuerySet(models.QuerySet):
     def public(self):
         return self.filter(status__in=PUBLIC_STATUSES)
@@ -242,9 +249,7 @@ class Call(models.Model):
 
     @property
     def support_label(self) -> str:
-        if self.support_mode == SupportMode.HORSE_RACE:
-            return f"赛马制（{self.max_winners}家）"
-        return "单一支持"
+        return support_label(self.support_mode, self.max_winners)
 
     def clean(self):
         errors = {}

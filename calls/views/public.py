@@ -1,19 +1,25 @@
 """Pages anybody may open: the call list and a call's page."""
 
-from types import SimpleNamespace
+import html
+from urllib.parse import quote
 
 import rules
 from django.core.paginator import Paginator
 from django.db.models import Count, F
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.http import RFC3986_SUBDELIMS
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from accounts.regions import Region
 from calls.access import get_call_for_user
 from calls.choices import PUBLIC_STATUSES, CallStatus, TechField
 from calls.filters import CallFilter
-from calls.models import Call
+from calls.models import Call, support_label
 from calls.services import close_overdue
 from calls.workflow import available_actions
 
@@ -28,9 +34,82 @@ LIST_RELATED = {
     "issuer_name": F("issuer__name"),
     "issuer_region": F("issuer__region"),
 }
+# Labels from plain dicts: Model.get_FOO_display() rebuilds its choice map on every call.
 _FIELD_LABELS = dict(TechField.choices)
 _STATUS_LABELS = dict(CallStatus.choices)
 _REGION_LABELS = dict(Region.choices)
+
+# A call's card on the list. It is built here rather than in the template because the
+# template engine costs several microseconds per variable and filter, and a page of twenty
+# cards has some three hundred of them: a third of the page's time. Every value is escaped
+# (see _escape), as the template's autoescaping did.
+CARD_HTML = """
+        <article class="card call-card mb-3" data-testid="call-{code}">
+          <div class="card-body">
+            <div class="d-flex justify-content-between flex-wrap gap-2">
+              <span class="text-muted small"><code>{code}</code> · {programme} · {field}</span>
+              <span class="badge status-{status}">{status_label}</span>
+            </div>
+            <h2 class="h5 mt-2"><a href="{url}">{title}</a></h2>
+            <div class="small text-muted mb-2">{issuer} · {region}</div>
+            <div class="row small">
+              <div class="col-sm-4">{fiscal_cap_label}: <span class="money">{fiscal_cap}</span> {unit_label}</div>
+              <div class="col-sm-4">{support_label}: {support}</div>
+              <div class="col-sm-4">{deadline_label}: {deadline}</div>
+            </div>
+          </div>
+        </article>
+"""
+
+
+def _detail_url_maker():
+    """code -> the call's page. One reverse() per request instead of one per card: the
+    paths differ only by the code (a str converter, so quoted like reverse() does)."""
+    marker = "CODE"
+    head, tail = reverse("calls:detail", args=[marker]).rsplit(marker, 1)
+    return lambda code: head + quote(code, safe=RFC3986_SUBDELIMS + "~:@") + tail
+
+
+def _escape(value):
+    """conditional_escape() without its lazy-string machinery (format_html() calls it per value):
+    a third of the cost, over the ~250 values of a page. Same result: html.escape() is what
+    django.utils.html.escape() applies, and text marked safe is kept as it is."""
+    if hasattr(value, "__html__"):
+        return value.__html__()
+    return html.escape(str(value))
+
+
+def _cards(rows):
+    """The HTML of each row's card (see CARD_HTML)."""
+    detail_url = _detail_url_maker()
+    tz = timezone.get_current_timezone()
+    labels = {  # the messages the template used, translated and escaped once per page
+        "fiscal_cap_label": _escape(gettext("Fiscal cap")),
+        "unit_label": _escape(gettext("10k yuan")),
+        "support_label": _escape(gettext("Support")),
+        "deadline_label": _escape(gettext("Deadline")),
+    }
+    cards = []
+    for call in rows:
+        values = {
+            "code": call["code"],
+            "programme": call["programme_name"],
+            "field": _FIELD_LABELS.get(call["field"], call["field"]),
+            "status": call["status"],
+            "status_label": _STATUS_LABELS.get(call["status"], call["status"]),
+            "url": detail_url(call["code"]),
+            "title": call["title"],
+            "issuer": call["issuer_name"],
+            "region": _REGION_LABELS.get(call["issuer_region"], call["issuer_region"]),
+            # What {{ value|floatformat:2 }} gave for these two-decimal numbers (numeric(12, 2)),
+            # at half its cost, and {{ value|date:"Y-m-d H:i" }} in local time.
+            "fiscal_cap": number_format(call["fiscal_cap"], 2),
+            "support": support_label(call["support_mode"], call["max_winners"]),
+            "deadline": call["deadline"].astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        }
+        escaped = {name: _escape(value) for name, value in values.items()}
+        cards.append(mark_safe(CARD_HTML.format_map(escaped | labels)))  # noqa: S308 (all escaped)
+    return cards
 
 
 @require_GET
@@ -43,22 +122,16 @@ def call_list(request):
     # number of matches, so the paginator does not count a second time.
     facet_qs = filterset.filter_queryset(Call.objects.public(), exclude=("status", "sort")).order_by()
     counts = dict(facet_qs.values_list("status").annotate(n=Count("pk")))
-    status_counts = [(s, counts.get(s.value, 0)) for s in CallStatus if s in PUBLIC_STATUSES]
+    # Plain (value, label, count) tuples and the status asked for, read once here rather than
+    # through the form's bound field for every pill.
+    status_counts = [(s.value, s.label, counts.get(s.value, 0)) for s in CallStatus if s in PUBLIC_STATUSES]
     total = sum(counts.values())
     status = filterset.form.cleaned_data.get("status")
 
     paginator = Paginator(calls.values(*LIST_COLUMNS, **LIST_RELATED), PAGE_SIZE)
     paginator.count = counts.get(status, 0) if status else total
     page = paginator.get_page(request.GET.get("page"))
-    # Rows stay dicts (the template's first lookup), with labels from plain dicts
-    # (Model.get_FOO_display() rebuilds its choice map on every call) and the card's link.
-    page.object_list = rows = list(page.object_list)
-    for call in rows:
-        call["field_label"] = _FIELD_LABELS.get(call["field"], call["field"])
-        call["status_label"] = _STATUS_LABELS.get(call["status"], call["status"])
-        call["region_label"] = _REGION_LABELS.get(call["issuer_region"], call["issuer_region"])
-        call["support_label"] = Call.support_label.fget(SimpleNamespace(**call))
-        call["url"] = reverse("calls:detail", args=[call["code"]])
+    page.object_list = list(page.object_list)  # one query, rows as dicts
 
     query = request.GET.copy()
     query.pop("page", None)
@@ -70,9 +143,11 @@ def call_list(request):
         {
             "filter": filterset,
             "page": page,
+            "cards": _cards(page.object_list),
             "query": query.urlencode(),
             "status_query": status_query.urlencode(),
             "status_counts": status_counts,
+            "current_status": filterset.form["status"].value(),
             "total": total,
         },
     )
