@@ -11,31 +11,42 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Case, Count, IntegerField, OuterRef, Prefetch, Subquery, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast
 from django.http import Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.models import Organization
 from calls.access import get_call_for_user
-from proposals import eligibility, services
+from proposals import services
 from proposals.access import get_proposal_for_user
 from proposals.choices import ISSUER_VISIBLE_STATUSES, ProposalStatus, TeamRole, UnitRole
 from proposals.models import Proposal, ProposalUnit, TeamMember
+from proposals.views.queue_rows import QueueRows, join, status_badge
 
 # The queue lists what has reached formal review: drafts and withdrawn bids are
 # the applicants' business.
 QUEUE_EXCLUDED = [ProposalStatus.DRAFT, ProposalStatus.WITHDRAWN]
 # Shown as counts at the top of the queue even when zero.
 QUEUE_STATUSES = [ProposalStatus.SUBMITTED, ProposalStatus.RETURNED, ProposalStatus.PASSED, ProposalStatus.REJECTED]
-# Formal review runs after the deadline, when the live "before the deadline"
-# rule fails for everyone; whether the bid came in on time was settled at submit
-# (the submitted time is shown next to it).
-RULES_NOT_SHOWN_IN_REVIEW = {"deadline"}
 
 DECISIONS = {
     "pass": (services.pass_review, gettext_lazy("“%(title)s” passed formal review.")),
@@ -92,58 +103,57 @@ QUEUE_COLUMNS = (
     "pk",
     "title",
     "status",
-    "eligibility",
     "review_reason",
     "submitted_at",
     "reviewed_at",
-    "lead_organization__name",
+    "lead_name",
     "pi_name",
+    "eligibility_text",
 )
 
 
-def _when(moment) -> str:
-    """A time as the queue shows it: local, to the minute (the templates' date:"Y-m-d H:i")."""
-    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+def _name_of(organization_field: str) -> Subquery:
+    """An organization's name, looked up by primary key row by row. Joined instead, PostgreSQL reads
+    (or hashes) the whole organization table for the fifty names of a page."""
+    return Subquery(Organization.objects.filter(pk=OuterRef(organization_field)).order_by().values("name"))
 
 
-def _member_units(proposal_ids) -> dict[int, list[dict]]:
-    """{proposal id: its member units (name, confirmed)}, in one query."""
-    units: dict[int, list[dict]] = {}
+# The queue's expressions, built once rather than on every request: building them was a noticeable
+# part of the page's time. (The ORM copies an expression when a query uses it, so sharing is safe.)
+_WAITING = Q(status=ProposalStatus.SUBMITTED)
+_WAITING_FIRST = Case(When(_WAITING, then=Value(0)), default=Value(1), output_field=IntegerField())
+_LEAD_NAME = _name_of("lead_organization_id")
+_PI_NAME = Subquery(
+    TeamMember.objects.filter(proposal=OuterRef("pk"), role=TeamRole.PI).order_by().values("person__name")[:1]
+)
+# The stored eligibility results only of the rows that show them (the waiting ones), and as their
+# JSON text: QueueRows decodes each distinct text once, and most rows share one.
+_ELIGIBILITY_TEXT = Case(When(_WAITING, then=Cast("eligibility", TextField())), default=None)
+_UNIT_NAME = _name_of("organization_id")
+_CONFIRMED = ExpressionWrapper(Q(confirmed_at__isnull=False), output_field=BooleanField())
+
+
+def _queue_values(proposals):
+    """The queue's rows as plain values (QUEUE_COLUMNS), in its order: those awaiting formal review
+    first (oldest submission first), then the decided ones."""
+    return (
+        proposals.annotate(lead_name=_LEAD_NAME, pi_name=_PI_NAME, eligibility_text=_ELIGIBILITY_TEXT)
+        .order_by(_WAITING_FIRST, "submitted_at", "pk")
+        .values(*QUEUE_COLUMNS)
+    )
+
+
+def _member_units(proposal_ids) -> dict[int, list[tuple[str, bool]]]:
+    """{proposal id: its member units as (name, confirmed)}, in one query."""
+    units: dict[int, list[tuple[str, bool]]] = {}
     rows = (
         ProposalUnit.objects.filter(proposal_id__in=proposal_ids, role=UnitRole.MEMBER)
         .order_by("proposal_id", "pk")
-        .values_list("proposal_id", "organization__name", "confirmed_at")
+        .values_list("proposal_id", _UNIT_NAME, _CONFIRMED)
     )
-    for proposal_id, name, confirmed_at in rows:
-        units.setdefault(proposal_id, []).append({"name": name, "confirmed": confirmed_at is not None})
+    for proposal_id, name, confirmed in rows:
+        units.setdefault(proposal_id, []).append((name, confirmed))
     return units
-
-
-class _Checks:
-    """The stored eligibility results of awaiting rows, described for the queue. Labels are
-    translated once per page, and the rule list (the same for most rows) is rendered once per
-    distinct outcome rather than once per row."""
-
-    def __init__(self):
-        self.labels = {code: str(label) for code, label in eligibility.RULE_LABELS.items()}
-        self.rule_lists: dict[tuple, str] = {}
-
-    def __call__(self, results) -> dict:
-        shown = []
-        for result in results or []:
-            rule = result.get("rule")
-            if rule and rule not in RULES_NOT_SHOWN_IN_REVIEW:
-                described = eligibility.describe(result)
-                described["label"] = self.labels.get(rule, rule)
-                shown.append(described)
-        outcome = tuple((check["rule"], check["ok"]) for check in shown)
-        if outcome not in self.rule_lists:
-            self.rule_lists[outcome] = render_to_string("proposals/review/_rule_list.html", {"checks": shown})
-        return {
-            "checked": bool(shown),
-            "failed": [check for check in shown if not check["ok"]],
-            "rule_list": self.rule_lists[outcome],  # safe: rendered (and escaped) by its template
-        }
 
 
 def _page_query(request) -> str:
@@ -186,51 +196,25 @@ def queue(request, code):
         return redirect("proposals:review_queue", code=call.code)
 
     counts = dict(proposals.order_by().values_list("status").annotate(n=Count("pk")))
-    status_counts = [(s, counts.get(s.value, 0)) for s in ProposalStatus if s in QUEUE_STATUSES or counts.get(s.value)]
-    # Those awaiting formal review first (oldest submission first), then the decided ones; page by
-    # page, each row as plain values: the lead unit and the PI joined, the member units in one query.
-    pi_name = TeamMember.objects.filter(proposal=OuterRef("pk"), role=TeamRole.PI).order_by().values("person__name")
-    ordered = (
-        proposals.annotate(pi_name=Subquery(pi_name[:1]))
-        .order_by(
-            Case(When(status=ProposalStatus.SUBMITTED, then=Value(0)), default=Value(1), output_field=IntegerField()),
-            "submitted_at",
-            "pk",
-        )
-        .values(*QUEUE_COLUMNS)
-    )
-    paginator = Paginator(ordered, QUEUE_PAGE_SIZE)
+    # (status, count, its badge): the badge built in Python like the rows' (queue_rows.status_badge).
+    status_counts = [
+        (s.value, counts.get(s.value, 0), status_badge(s.value, s.label))
+        for s in ProposalStatus
+        if s in QUEUE_STATUSES or counts.get(s.value)
+    ]
+    paginator = Paginator(_queue_values(proposals), QUEUE_PAGE_SIZE)
     paginator.count = sum(counts.values())  # known from the counts: no COUNT query of its own
     page = paginator.get_page(request.GET.get("page"))
     page_query = "" if page.number == 1 else f"?page={page.number}"
     members = _member_units([values["pk"] for values in page])
-    checks = _Checks()
+    # The rows are built in Python (queue_rows.py): through the template engine they cost most of the page.
+    rows = QueueRows(csrf_token=get_token(request), page_query=page_query)
     awaiting, decided = [], []
     for values in page:
-        pk = values["pk"]
-        row = {
-            "pk": pk,
-            "title": values["title"],
-            "url": reverse("proposals:detail", args=[pk]),
-            "lead": values["lead_organization__name"],
-            "members": members.get(pk, []),
-            "pi": values["pi_name"],
-            "submitted": _when(values["submitted_at"]),
-        }
         if values["status"] == ProposalStatus.SUBMITTED:
-            row.update(checks(values["eligibility"]))
-            for action in DECISIONS:
-                row[f"{action}_url"] = reverse("proposals:review", args=[pk, action]) + page_query
-            awaiting.append(row)
+            awaiting.append(rows.awaiting(values, members.get(values["pk"], [])))
         else:
-            status = ProposalStatus(values["status"])
-            row.update(
-                status=status.value,
-                status_label=status.label,
-                reviewed=_when(values["reviewed_at"]),
-                review_reason=values["review_reason"],
-            )
-            decided.append(row)
+            decided.append(rows.decided(values, members.get(values["pk"], [])))
     return render(
         request,
         "proposals/review/queue.html",
@@ -238,8 +222,8 @@ def queue(request, code):
             "call": call,
             "status_counts": status_counts,
             "awaiting_total": counts.get(ProposalStatus.SUBMITTED.value, 0),
-            "awaiting": awaiting,
-            "decided": decided,
+            "awaiting_rows": join(awaiting),
+            "decided_rows": join(decided),
             "page": page,
             "page_query": page_query,
         },
