@@ -206,6 +206,23 @@ def _chart(ranking, totals) -> dict:
     }
 
 
+def _pager(page) -> dict:
+    """What the template reads of the matrix's page, as plain values (the dashboard is cached:
+    the page object would carry every proposal of the call with it)."""
+    return {
+        "number": page.number,
+        "count": page.paginator.count,
+        "ellipsis": str(page.paginator.ELLIPSIS),
+        "has_other_pages": page.has_other_pages(),
+        "has_previous": page.has_previous(),
+        "has_next": page.has_next(),
+        "previous_page_number": page.number - 1,
+        "next_page_number": page.number + 1,
+        "start_index": page.start_index(),
+        "end_index": page.end_index(),
+    }
+
+
 def dashboard_context(call, user, page=None) -> dict:
     """Everything the dashboard shows (the matrix for one page of proposals), from four queries
     whatever the size of the call: the proposals; their assignments with the scores, which feed
@@ -269,16 +286,17 @@ def dashboard_context(call, user, page=None) -> dict:
         "call": call,
         "can_manage": can_manage,
         "experts": experts,
-        "rows": rows,
-        "page": page,
-        "page_links": list(page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)),
+        "page": _pager(page),
+        "page_links": [
+            n if isinstance(n, int) else str(n)  # the ellipsis, translated
+            for n in page.paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+        ],
         "proposal_count": len(proposals),
         "done": done,
         "total": total,
         "percent": round(100 * done / total) if total else 0,
         "late_experts": len({a.expert_id for a in late}),
         "late_scores": len(late),
-        "ranking": ranking,
         "live": live,
         "flagged": sum(1 for r in ranking if r["disagreement"] or r["vetoed"]),
         "chart": _chart(ranking, totals),
