@@ -1,5 +1,3 @@
-from html import escape
-
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -9,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.regions import Region
 from calls.choices import PUBLIC_STATUSES, CallStatus, SupportMode, TechField
 from calls.models import Call, Programme
+from config.html import text
 
 PUBLIC_STATUS_CHOICES = [(s.value, s.label) for s in CallStatus if s in PUBLIC_STATUSES]
 
@@ -112,11 +111,9 @@ class CallFilter(django_filters.FilterSet):
     @staticmethod
     def _options_html(choices, current):
         """<option> elements, the one whose value is ``current`` selected. Values and labels are
-        escaped with html.escape, what django.utils.html.escape applies, without its check for
-        lazy strings on every call (labels are plain or lazy text, never marked safe)."""
+        escaped (config.html.text: what the template engine would print)."""
         options = "".join(
-            f'<option value="{escape(str(value))}"{" selected" if str(value) == current else ""}>'
-            f"{escape(str(label))}</option>"
+            f'<option value="{text(value)}"{" selected" if str(value) == current else ""}>{text(label)}</option>'
             for value, label in choices
         )
         return mark_safe(options)  # noqa: S308 (every value and label escaped above)

@@ -13,23 +13,20 @@ keep them in step.
 """
 
 import json
-from html import escape
 
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from config.html import text as _e
+from config.html import url_parts
 from proposals import eligibility
 from proposals.choices import ProposalStatus
 
 # Formal review runs after the deadline, when the live "before the deadline" rule fails for
 # everyone; whether the bid came in on time was settled at submit (the submitted time is shown).
 RULES_NOT_SHOWN_IN_REVIEW = {"deadline"}
-
-# A proposal id no real one reaches: reversed once, then replaced by each row's id.
-_PLACEHOLDER = 2147483647
 
 # proposals/review/_status_badge.html's colours.
 _BADGE_CLASSES = {
@@ -42,15 +39,9 @@ _BADGE_CLASSES = {
 }
 
 
-def _e(value) -> str:
-    # The standard library's escape (the same five characters as Django's): Django's lazy-aware
-    # escape costs several times more, and a page escapes hundreds of values.
-    return escape(str(value))
-
-
 def _url_pattern(name: str, *args) -> tuple[str, str]:
-    """A proposal URL reversed once, as the parts before and after the proposal id."""
-    before, after = reverse(name, args=[_PLACEHOLDER, *args]).split(str(_PLACEHOLDER))
+    """A proposal URL reversed once, as the escaped parts before and after the proposal id."""
+    before, after = url_parts(name, *args)
     return _e(before), _e(after)
 
 

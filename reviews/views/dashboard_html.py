@@ -6,16 +6,10 @@ all of its queries together. The markup is the same as the template gave; every 
 the fixed labels are translated and escaped once per page.
 """
 
-from html import escape
-
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-
-def _e(value) -> str:
-    # The standard library's escape (the same five characters as Django's): Django's lazy-aware
-    # escape costs several times more, and a page escapes thousands of values.
-    return escape(str(value))
+from config.html import text as _e
 
 
 def _labels() -> dict:

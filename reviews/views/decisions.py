@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -26,6 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import StyledFormMixin
 from calls.choices import CallStatus, NoticeDayKind, SupportMode
+from config.html import url_parts
 from experts import avoidance
 from proposals.choices import ProposalStatus
 from proposals.models import Proposal
@@ -60,7 +61,6 @@ def _report(request, exc: ValidationError) -> None:
 # Proposal rows of the score matrix per page (?page=); the counts, the ranking and the chart
 # above and below it always cover the whole call.
 MATRIX_PAGE_SIZE = 50
-_PLACEHOLDER = 2147483647  # reversed once, then replaced by each score's id
 _CENT = Decimal("0.01")
 
 
@@ -93,11 +93,9 @@ def _reopen_url_pattern() -> tuple[str, str] | None:
     """The scoring pages' reopen endpoint (reviews/urls_scoring.py), if installed, as the parts
     before and after the score id."""
     try:
-        url = reverse("reviews:score_reopen", args=[_PLACEHOLDER])
+        return url_parts("reviews:score_reopen")
     except NoReverseMatch:
         return None
-    before, after = url.split(str(_PLACEHOLDER))
-    return before, after
 
 
 def _two_places(value) -> str:
