@@ -338,12 +338,12 @@ def screenshot_dir():
 
 
 @pytest.fixture(autouse=True)
-def _own_dashboard_cache(monkeypatch):
-    """Each test caches review dashboards under its own namespace: rolled-back tests reuse ids and
-    audit sequence numbers, and a Redis cache outlives the test run."""
-    from reviews.views import dashboard_cache
+def _own_page_cache(monkeypatch):
+    """Each test caches pages (audit.page_cache) under its own namespace: rolled-back tests reuse
+    ids and audit sequence numbers, and a Redis cache outlives the test run."""
+    from audit import page_cache
 
-    monkeypatch.setattr(dashboard_cache, "NAMESPACE", f"test-dashboard:{uuid.uuid4().hex}")
+    monkeypatch.setattr(page_cache, "NAMESPACE", f"test-page:{uuid.uuid4().hex}")
 
 
 @pytest.fixture(autouse=True)

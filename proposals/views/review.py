@@ -30,11 +30,13 @@ from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.models import Organization
+from audit import page_cache
 from calls.access import get_call_for_user
 from proposals import services
 from proposals.access import get_proposal_for_user
@@ -195,6 +197,31 @@ def queue(request, code):
         # Reloading the page must not run the checks again.
         return redirect("proposals:review_queue", code=call.code)
 
+    number = request.GET.get("page", "")
+    number = number if number.isdigit() and len(number) < 6 else "1"  # part of the cache key: digits only
+    # Cached until the audit head moves (every change the queue shows is audited: submissions,
+    # decisions, re-checks, consortium and name changes); the CSRF token goes in afterwards.
+    context = page_cache.fetch("review-queue", f"{call.pk}:{call.status}:{number}", lambda: _queue(proposals, number))
+    csrf_input = f'value="{get_token(request)}"'
+    return render(
+        request,
+        "proposals/review/queue.html",
+        {
+            **context,
+            "call": call,
+            "awaiting_rows": mark_safe(context["awaiting_rows"].replace(_CSRF_MARK, csrf_input)),  # noqa: S308
+            "decided_rows": mark_safe(context["decided_rows"].replace(_CSRF_MARK, csrf_input)),  # noqa: S308
+        },
+    )
+
+
+# Stands for the CSRF token in the cached rows (the token differs per request).
+_CSRF_PLACEHOLDER = "\x00csrf\x00"
+_CSRF_MARK = f'value="{_CSRF_PLACEHOLDER}"'
+
+
+def _queue(proposals, number: str) -> dict:
+    """What the queue page shows of the call's proposals, page ``number``, without the call."""
     counts = dict(proposals.order_by().values_list("status").annotate(n=Count("pk")))
     # (status, count, its badge): the badge built in Python like the rows' (queue_rows.status_badge).
     status_counts = [
@@ -204,30 +231,33 @@ def queue(request, code):
     ]
     paginator = Paginator(_queue_values(proposals), QUEUE_PAGE_SIZE)
     paginator.count = sum(counts.values())  # known from the counts: no COUNT query of its own
-    page = paginator.get_page(request.GET.get("page"))
+    page = paginator.get_page(number)
     page_query = "" if page.number == 1 else f"?page={page.number}"
     members = _member_units([values["pk"] for values in page])
     # The rows are built in Python (queue_rows.py): through the template engine they cost most of the page.
-    rows = QueueRows(csrf_token=get_token(request), page_query=page_query)
+    rows = QueueRows(csrf_token=_CSRF_PLACEHOLDER, page_query=page_query)
     awaiting, decided = [], []
     for values in page:
         if values["status"] == ProposalStatus.SUBMITTED:
             awaiting.append(rows.awaiting(values, members.get(values["pk"], [])))
         else:
             decided.append(rows.decided(values, members.get(values["pk"], [])))
-    return render(
-        request,
-        "proposals/review/queue.html",
-        {
-            "call": call,
-            "status_counts": status_counts,
-            "awaiting_total": counts.get(ProposalStatus.SUBMITTED.value, 0),
-            "awaiting_rows": join(awaiting),
-            "decided_rows": join(decided),
-            "page": page,
-            "page_query": page_query,
+    return {
+        "status_counts": status_counts,
+        "awaiting_total": counts.get(ProposalStatus.SUBMITTED.value, 0),
+        "awaiting_rows": str(join(awaiting)),
+        "decided_rows": str(join(decided)),
+        "page": {
+            "number": page.number,
+            "num_pages": paginator.num_pages,
+            "has_other_pages": page.has_other_pages(),
+            "has_previous": page.has_previous(),
+            "has_next": page.has_next(),
+            "previous_page_number": page.number - 1,
+            "next_page_number": page.number + 1,
         },
-    )
+        "page_query": page_query,
+    }
 
 
 @login_required
