@@ -201,6 +201,27 @@ def test_expert_validation(api, administrator, member_org, expert):
     assert Expert.objects.count() == 1 and not User.objects.filter(username="new-expert").exists()
 
 
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("staff", ["administrator", "supervisor"])
+def test_staff_accounts_never_become_experts(api, cast, member_org, staff):
+    """Separation of duties: the login of an administrator or supervisor is refused as an expert's."""
+    account = cast[staff]
+    response = api(cast["administrator"]).post(EXPERTS, new_expert_body(member_org, username=account.username))
+    assert response.status_code == 400 and list(response.json()) == ["username"]
+    account.refresh_from_db()
+    assert not account.is_expert and not Expert.objects.filter(user=account).exists()
+
+
+@pytest.mark.django_db
+def test_an_existing_applicant_login_can_become_an_expert(api, administrator, lead_applicant, member_org):
+    """A researcher who applies for their unit may also review other calls (conflicts keep them
+    off their own unit's proposals)."""
+    response = api(administrator).post(EXPERTS, new_expert_body(member_org, username=lead_applicant.username))
+    assert response.status_code == 201, response.json()
+    lead_applicant.refresh_from_db()
+    assert lead_applicant.is_expert and lead_applicant.is_applicant
+
 # --- updating -------------------------------------------------------------------------------------------
 @pytest.fixture
 def in_flight(lead_org, member_org):

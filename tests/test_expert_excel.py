@@ -248,6 +248,16 @@ def test_an_id_number_of_another_expert_is_refused(admin_client, employers, admi
     assert problems(result) == {(2, "身份证号")} and "expert1" in result.problems[0].reason
 
 
+
+def test_an_administrators_login_is_refused_as_an_experts(admin_client, employers, administrator):
+    uni, _ = employers
+    before = state()
+    result = post(admin_client, xlsx([row(1, uni), row(2, uni, username=administrator.username)]))
+    assert problems(result) == {(3, "登录名")} and "不能作为评审专家" in result.problems[0].reason
+    assert state() == before  # nothing written, not even the valid first row
+    administrator.refresh_from_db()
+    assert not administrator.is_expert
+
 def test_missing_columns_and_files_that_are_not_xlsx(admin_client):
     result = post(admin_client, xlsx([], headers=["登录名", "姓名"]))
     assert (1, "身份证号") in problems(result) and (1, "专家类型") in problems(result)
