@@ -201,7 +201,6 @@ def test_expert_validation(api, administrator, member_org, expert):
     assert Expert.objects.count() == 1 and not User.objects.filter(username="new-expert").exists()
 
 
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("staff", ["administrator", "supervisor"])
 def test_staff_accounts_never_become_experts(api, cast, member_org, staff):
@@ -221,6 +220,7 @@ def test_an_existing_applicant_login_can_become_an_expert(api, administrator, le
     assert response.status_code == 201, response.json()
     lead_applicant.refresh_from_db()
     assert lead_applicant.is_expert and lead_applicant.is_applicant
+
 
 # --- updating -------------------------------------------------------------------------------------------
 @pytest.fixture

@@ -248,7 +248,6 @@ def test_an_id_number_of_another_expert_is_refused(admin_client, employers, admi
     assert problems(result) == {(2, "身份证号")} and "expert1" in result.problems[0].reason
 
 
-
 def test_an_administrators_login_is_refused_as_an_experts(admin_client, employers, administrator):
     uni, _ = employers
     before = state()
@@ -257,6 +256,7 @@ def test_an_administrators_login_is_refused_as_an_experts(admin_client, employer
     assert state() == before  # nothing written, not even the valid first row
     administrator.refresh_from_db()
     assert not administrator.is_expert
+
 
 def test_missing_columns_and_files_that_are_not_xlsx(admin_client):
     result = post(admin_client, xlsx([], headers=["登录名", "姓名"]))
