@@ -285,6 +285,9 @@ def remove_team_member(*, actor, member: TeamMember) -> None:
 
 
 # --- targets, milestones, budget ---------------------------------------------------------------
+_COMMITMENT_PLACES = Decimal(1).scaleb(-TargetCommitment._meta.get_field("value").decimal_places)
+
+
 def set_commitments(*, actor, proposal: Proposal, values: dict[int, tuple]) -> None:
     """values: {target id: (committed value, note)} for the call's targets."""
     with transaction.atomic():
@@ -293,7 +296,9 @@ def set_commitments(*, actor, proposal: Proposal, values: dict[int, tuple]) -> N
         unknown = set(values) - set(targets)
         if unknown:
             raise ValidationError(_("Unknown target."))
-        before = {str(c.target_id): str(c.value) for c in proposal.commitments.all()}
+        stored = list(proposal.commitments.all())
+        before = {str(c.target_id): str(c.value) for c in stored}
+        notes_before = {str(c.target_id): c.note for c in stored}
         proposal.commitments.all().delete()
         rows = [
             TargetCommitment(proposal=proposal, target_id=pk, value=_decimal(value, "value"), note=note or "")
@@ -302,7 +307,11 @@ def set_commitments(*, actor, proposal: Proposal, values: dict[int, tuple]) -> N
         ]
         _clean_rows(rows, exclude=["proposal", "target"])
         TargetCommitment.objects.bulk_create(rows)
-        after = {str(pk): str(Decimal(str(v))) for pk, (v, _n) in values.items() if v is not None}
+        # As stored (four decimals): the form's "350" and the stored "350.0000" are no change.
+        after = {str(r.target_id): str(r.value.quantize(_COMMITMENT_PLACES)) for r in rows}
+        notes_after = {str(r.target_id): r.note for r in rows}
+        if notes_after != notes_before:  # a changed note is a change too
+            before, after = {**before, "notes": notes_before}, {**after, "notes": notes_after}
         if after != before:
             _audit(actor, proposal, "set_commitments", before=before, after=after)
 

@@ -328,7 +328,11 @@ def test_commitments_are_saved_as_a_whole(api, draft, lead_applicant, outsider_a
         (first.pk, "350.0000", True),
         (second.pk, "1.0000", False),
     ]
-    assert entries(draft, "set_commitments").first().after == {str(first.pk): "350.0000", str(second.pk): "1.0000"}
+    assert entries(draft, "set_commitments").first().after == {
+        str(first.pk): "350.0000",
+        str(second.pk): "1.0000",
+        "notes": {str(first.pk): "新材料", str(second.pk): ""},
+    }
     listed = client.get(url(draft, "commitments")).json()
     assert listed["count"] == 2 and listed["results"][0]["note"] == "新材料"
 

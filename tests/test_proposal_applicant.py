@@ -238,6 +238,18 @@ def test_targets_milestones_and_budget_steps_save(draft, lead_applicant, client_
     response = client.post(edit_url(draft, "targets"), data)
     assert response["Location"] == edit_url(draft, "milestones") and audited(draft, "set_commitments")
     assert {c.target_id: c.value for c in draft.commitments.all()} == {t.pk: t.value + 1 for t in targets}
+    # The same form again (values as typed, "351" for the stored "351.0000") changes nothing: no entry.
+    entries = AuditEntry.objects.filter(object_id=str(draft.pk), action="proposal.set_commitments")
+    assert entries.count() == 1
+    client.post(edit_url(draft, "targets"), data)
+    assert entries.count() == 1
+    # A changed note alone is a change, recorded with the notes before and after.
+    client.post(edit_url(draft, "targets"), data | {f"note_{targets[0].pk}": "新路径"})
+    assert entries.count() == 2
+    latest = entries.order_by("-seq").first()
+    assert (
+        latest.before["notes"][str(targets[0].pk)] == "路径" and latest.after["notes"][str(targets[0].pk)] == "新路径"
+    )
 
     formset = {"milestones-TOTAL_FORMS": "2", "milestones-INITIAL_FORMS": "0"}
     rows = formset | {
