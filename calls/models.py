@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, OrganizationType
@@ -141,8 +142,8 @@ class Programme(models.Model):
 def support_label(support_mode: str, max_winners: int) -> str:
     """How a call supports its winners (Call.support_label; also for rows read as plain values)."""
     if support_mode == SupportMode.HORSE_RACE:
-        return f"赛马制（{max_winners}家）"
-    return "单一支持"
+        return gettext("Horse race (%(n)d teams)") % {"n": max_winners}
+    return gettext("Single winner")
 
 
 class CallQuerySet(models.QuerySet):

@@ -62,7 +62,7 @@ def test_card_shows_what_the_template_did(client, prefix):
     assert '<span class="badge status-published">' in card
     assert "乳业" in card and "包头市" in card and call.programme.name in card
     assert '<span class="money">1234.50</span>' in card
-    assert "赛马制（3家）" in card
+    assert ("Horse race (3 teams)" if prefix else "赛马制（3家）") in card
     assert timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") in card
     if prefix:
         assert "Fiscal cap: " in card and "Deadline: " in card and "Published" in card

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from calls.models import Call, Programme
+from calls.models import Call, Programme, support_label
 from exports.builders import Subject, SubjectMissing, call_by_code
 from exports.builders.base import Column, write_sheet
 from proposals.choices import TeamRole, UnitRole
@@ -109,7 +109,7 @@ def rows(params: dict):
     )
     for number, row in enumerate(fields, start=1):
         (pid, code, call_title, issuer, lead, mode, winners, final, rank, fiscal, contribution, months) = row
-        support = Call(support_mode=mode, max_winners=winners).support_label
+        support = support_label(mode, winners)
         yield (
             number,
             code,
