@@ -23,7 +23,10 @@ NAMESPACE = "page"  # tests give each test its own (ids and sequence numbers rep
 
 
 def _stamp(extra_sql: str, params) -> str:
-    sql = f"SELECT (SELECT MAX(last_seq) FROM {AuditHead._meta.db_table}){extra_sql}"  # noqa: S608 (no input)
+    # The head's hash too, not only its number: two databases (or a database and a restore of
+    # another one) sharing a cache reach the same numbers, never the same chain.
+    head = AuditHead._meta.db_table
+    sql = f"SELECT (SELECT MAX(last_seq) FROM {head}), (SELECT MAX(last_hash) FROM {head}){extra_sql}"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return ".".join(str(value or 0) for value in cursor.fetchone())

@@ -114,3 +114,17 @@ def test_pages_never_share_an_entry_and_the_page_number_is_checked(cast, client_
     # Anything but a page number is page 1 (and never part of a cache key).
     odd = admin_client.get(url(review.call) + "?page=2%20x")
     assert odd.status_code == 200 and rows(odd.content.decode()) == first
+
+
+def test_another_chain_with_the_same_sequence_number_never_gets_this_ones_pages(review, admin_client):
+    """Two databases sharing one cache (or a restore of another one's backup) can reach the same
+    audit sequence number, never the same head hash: the hash is part of the stamp."""
+    from audit.models import AuditHead
+    from reviews.models import Assignment
+
+    proposal, expert = review.proposals[0], review.experts[0]
+    assert state(admin_client.get(url(review.call)).content.decode(), proposal, expert) == "not_started"
+    # The "other database": the same sequence number, another chain, another state.
+    Assignment.objects.filter(pk=review.assignment(proposal, expert).pk).update(active=False)
+    AuditHead.objects.update_or_create(pk=1, defaults={"last_hash": "f" * 64})
+    assert state(admin_client.get(url(review.call)).content.decode(), proposal, expert) == "none"
