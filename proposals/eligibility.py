@@ -318,8 +318,8 @@ def with_check_content(queryset):
 
     The same rows as Proposal.objects.with_content, in the same order, but units and team members
     come with their organisations and people joined (their models order them), not prefetched apart.
-    Commitments and budget lines have no order of their own: they are read exactly as there, so the
-    snapshot of the same data stays byte-identical.
+    Commitments and budget lines are read in the order they were saved (their models order them by
+    id), so the snapshot of the same data stays byte-identical whichever loader reads it.
     """
     from proposals.models import Attachment, ProposalUnit, TeamMember
 

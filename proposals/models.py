@@ -203,6 +203,9 @@ class TargetCommitment(models.Model):
     class Meta:
         verbose_name = _("target commitment")
         verbose_name_plural = _("target commitments")
+        # Saved as a whole, in the form's order: read back in that order (the frozen snapshot lists
+        # them), never in whatever order the database happens to return.
+        ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["proposal", "target"], name="one_commitment_per_target")]
 
     def __str__(self):
@@ -241,6 +244,7 @@ class BudgetLine(models.Model):
     class Meta:
         verbose_name = _("budget line")
         verbose_name_plural = _("budget lines")
+        ordering = ["pk"]  # as saved (the snapshot lists them), not as the database happens to return them
         constraints = [
             models.UniqueConstraint(fields=["proposal", "source", "category"], name="one_budget_cell"),
         ]

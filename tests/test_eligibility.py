@@ -780,3 +780,20 @@ def test_a_resubmission_is_numbered_after_the_earlier_ones(proposal, lead_applic
         1,
         2,
     ]
+
+
+def test_the_snapshot_lists_commitments_and_budget_lines_by_id(proposal):
+    """Without an order of their own these rows came back in whatever order the database keeps them
+    (on PostgreSQL: as written), so the frozen snapshot of the same content could differ. Here they
+    are written highest id first: they must still come back by id."""
+    for rows in (proposal.budget_lines, proposal.commitments):
+        saved = list(rows.all())
+        model, top = type(saved[0]), max(r.pk for r in saved) + 100
+        rows.all().delete()
+        for offset, row in enumerate(saved):
+            row.pk = top - offset  # inserted in falling id order
+            row.save(force_insert=True)
+        assert len(saved) > 1 and model.objects.filter(proposal=proposal).count() == len(saved)
+    loaded = eligibility.load_for_check(proposal.pk)
+    assert [b.pk for b in loaded.budget_lines.all()] == sorted(b.pk for b in loaded.budget_lines.all())
+    assert [c.pk for c in loaded.commitments.all()] == sorted(c.pk for c in loaded.commitments.all())
