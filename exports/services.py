@@ -69,14 +69,21 @@ def request_export(*, actor, kind: str, params: dict) -> ExportJob:
 
 
 def retry_export(*, actor, job: ExportJob) -> ExportJob:
-    """A failed (or expired) job starts again with the same parameters."""
+    """A failed (or expired) job starts again with the same parameters, checked again as things
+    stand now: SubjectMissing (a ValidationError) if its call or programme is gone, PermissionDenied
+    if the actor may no longer request it (an issuer that no longer issues the call, say); a score
+    sheet names the experts only if the actor may still see their names."""
+    subject = builders.resolve(job.kind, job.params)
+    check_request(actor, job.kind, subject)
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in (ExportStatus.FAILED, ExportStatus.EXPIRED):
             raise ValidationError(_("Only a failed or expired export can be run again."))
         before = job.status
         job.status, job.progress, job.error = ExportStatus.PENDING, 0, ""
-        job.save(update_fields=["status", "progress", "error"])
+        if job.params.get("names") and not actor.has_perm("exports.see_expert_names"):
+            job.params = {**job.params, "names": False}
+        job.save(update_fields=["status", "progress", "error", "params"])
         record(actor=actor, action="export.retry", obj=job, before={"status": before}, after={"status": job.status})
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job

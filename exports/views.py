@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -66,4 +66,6 @@ def retry(request, pk):
     except ValidationError as exc:
         for message in exc.messages:
             messages.error(request, message)
+    except PermissionDenied:  # allowed when it was requested, no longer
+        messages.error(request, _("You may no longer request this export."))
     return redirect("exports:jobs")

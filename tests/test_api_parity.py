@@ -358,10 +358,10 @@ def test_a_conflict_decided_on_the_page_is_decided_for_the_api(api, client_for, 
 EXPORTS = "/api/v1/exports/"
 
 
-def failed_job(user, status=ExportStatus.FAILED) -> ExportJob:
+def failed_job(user, status=ExportStatus.FAILED, params=None) -> ExportJob:
     return ExportJob.objects.create(
         kind=ExportKind.AWARD_LIST,
-        params={"call": "JB-2026-001"},
+        params=params or {"year": 2026},  # the year's award list: no call needed to resolve it
         label="拟立项名单",
         filename="award.xlsx",
         requested_by=user,
@@ -372,32 +372,65 @@ def failed_job(user, status=ExportStatus.FAILED) -> ExportJob:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("status", [ExportStatus.FAILED, ExportStatus.EXPIRED])
-def test_the_requester_retries_a_failed_or_expired_export(api, issuer, status, django_capture_on_commit_callbacks):
-    job = failed_job(issuer, status)
+def test_the_requester_retries_a_failed_or_expired_export(api, supervisor, status, django_capture_on_commit_callbacks):
+    job = failed_job(supervisor, status)
     with django_capture_on_commit_callbacks() as queued:
-        response = api(issuer).post(f"{EXPORTS}{job.pk}/retry/")
+        response = api(supervisor).post(f"{EXPORTS}{job.pk}/retry/")
     assert response.status_code == 202, response.json()
     assert response.json()["status"] == "pending" and response.json()["error"] == ""
     job.refresh_from_db()
     assert job.status == ExportStatus.PENDING and job.error == "" and job.progress == 0
     [entry] = audited("export.retry")
-    assert entry.actor == issuer and entry.before == {"status": status} and entry.after == {"status": "pending"}
+    assert entry.actor == supervisor and entry.before == {"status": status} and entry.after == {"status": "pending"}
     assert len(queued) == 1  # the build is queued once the retry commits
     # Now pending: a second retry is refused.
-    again = api(issuer).post(f"{EXPORTS}{job.pk}/retry/")
+    again = api(supervisor).post(f"{EXPORTS}{job.pk}/retry/")
     assert again.status_code == 400 and again.json()["non_field_errors"]
 
 
 @pytest.mark.django_db
-def test_only_the_requester_and_administrators_retry(api, cast, administrator, issuer):
-    job = failed_job(issuer)
-    for name in others(cast, "administrator", "issuer"):
+def test_only_the_requester_and_administrators_retry(api, cast, administrator, supervisor):
+    job = failed_job(supervisor)
+    for name in others(cast, "administrator", "supervisor"):
         assert api(cast[name]).post(f"{EXPORTS}{job.pk}/retry/").status_code == 404, name
     assert api().post(f"{EXPORTS}{job.pk}/retry/").status_code in (401, 403)
     assert ExportJob.objects.get(pk=job.pk).status == ExportStatus.FAILED
     assert not audited("export.retry")
     assert api(administrator).post(f"{EXPORTS}{job.pk}/retry/").status_code == 202  # as on the jobs page
     assert audited("export.retry")[0].actor == administrator
+
+
+@pytest.mark.django_db
+def test_a_retry_is_checked_again_as_things_stand_now(api, administrator, issuer):
+    """The request is checked again: a call that is gone is a 400 with the reason, and a requester
+    who may no longer request the export gets 403; either way the job stays failed, unaudited."""
+    gone = failed_job(administrator, params={"call": "JB-1999-GONE"})
+    response = api(administrator).post(f"{EXPORTS}{gone.pk}/retry/")
+    assert response.status_code == 400 and "JB-1999-GONE" in str(response.json())
+    call = CallFactory(issuer=issuer.organization)
+    mine = failed_job(issuer, params={"call": call.code})  # requested while its notice ran
+    response = api(issuer).post(f"{EXPORTS}{mine.pk}/retry/")  # no notice has begun now
+    assert response.status_code == 403
+    assert {j.status for j in ExportJob.objects.filter(pk__in=[gone.pk, mine.pk])} == {ExportStatus.FAILED}
+    assert not audited("export.retry")
+
+
+@pytest.mark.django_db
+def test_a_retried_score_sheet_names_experts_only_if_the_retrier_may_see_them(api, administrator):
+    call = CallFactory()
+    job = ExportJob.objects.create(
+        kind=ExportKind.SCORE_SHEET,
+        params={"call": call.code, "names": True},
+        label=call.code,
+        filename="score.xlsx",
+        requested_by=administrator,
+        status=ExportStatus.FAILED,
+    )
+    administrator.is_administrator, administrator.is_supervisor = False, True  # moved to supervision
+    administrator.save()
+    assert api(administrator).post(f"{EXPORTS}{job.pk}/retry/").status_code == 202
+    job.refresh_from_db()
+    assert job.params == {"call": call.code, "names": False}
 
 
 @pytest.mark.django_db

@@ -397,6 +397,20 @@ def test_a_failure_is_readable_and_can_be_retried_from_the_page(horse_race, admi
     assert job_bytes(job)[:2] == b"PK"
 
 
+def test_an_issuer_no_longer_issuing_the_call_is_told_on_retry(horse_race, issuer, client_for, monkeypatch):
+    Call.objects.filter(pk=horse_race.call.pk).update(issuer=issuer.organization)
+    monkeypatch.setattr(award_list, "build", lambda *a, **k: (_ for _ in ()).throw(ValueError("boom")))
+    job = export(actor=issuer, kind="award_list", params={"call": horse_race.call.code})
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+    Call.objects.filter(pk=horse_race.call.pk).update(issuer=OrganizationFactory())  # handed to another issuer
+    client = client_for(issuer)
+    response = client.post(reverse("exports:retry", args=[job.pk]), follow=True)
+    assert response.status_code == 200 and "无权再次申请该导出" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == ExportStatus.FAILED
+
+
 # --- expiry -----------------------------------------------------------------------------------------
 def test_cleanup_removes_expired_files(horse_race, administrator, client_for, settings):
     job = export(actor=administrator, kind="award_list", params={"call": horse_race.call.code})
