@@ -20,9 +20,9 @@ from calls.choices import CallStatus
 from calls.models import Call, Target
 from proposals import services
 from proposals.choices import AttachmentKind, FundingSource, TeamRole, UnitRole
-from proposals.models import Proposal, Submission
+from proposals.models import Attachment, Person, Proposal, ProposalUnit, Submission, TeamMember
 from proposals.validators import id_check_character
-from tests.factories import UserFactory
+from tests.factories import OrganizationFactory, UserFactory
 from tests.factories_calls import DEFAULT_TARGETS, CallFactory, ProgrammeFactory
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -217,3 +217,30 @@ def content_counts(proposal) -> dict:
 def fresh(proposal) -> Proposal:
     """The proposal as stored now, with its call and programme."""
     return Proposal.objects.select_related("call__programme").get(pk=proposal.pk)
+
+
+def grow_content(proposal, n: int) -> None:
+    """n more confirmed member units, core members (every other one on the lead unit) and
+    attachments, written directly: for query budgets that must not grow with the content."""
+    lead = proposal.units.get(role=UnitRole.LEAD)
+    for i in range(n):
+        unit = ProposalUnit.objects.create(
+            proposal=proposal,
+            organization=OrganizationFactory(),
+            role=UnitRole.MEMBER,
+            confirmed_at=timezone.now(),
+            confirmed_by=proposal.created_by,
+        )
+        person = Person.objects.create(id_number=person_id(700_000 + i), name=f"核心成员{i}")
+        TeamMember.objects.create(
+            proposal=proposal, person=person, unit=unit if i % 2 else lead, role=TeamRole.CORE, months_per_year=3
+        )
+        Attachment.objects.create(
+            proposal=proposal,
+            kind="other",
+            file=f"proposals/{proposal.pk}/extra{i}.pdf",
+            original_name=f"附件{i}.pdf",
+            size=100 + i,
+            sha256="0" * 64,
+            uploaded_by=proposal.created_by,
+        )

@@ -12,7 +12,7 @@ from proposals.choices import ProposalStatus, UnitRole
 from proposals.models import Proposal, ProposalUnit
 from tests.factories import OrganizationFactory
 from tests.factories_calls import CallFactory
-from tests.factories_proposals import applicant_for, complete_proposal, open_call
+from tests.factories_proposals import applicant_for, complete_proposal, grow_content, open_call
 
 URL = "/api/v1/proposals/"
 
@@ -229,32 +229,6 @@ def test_proposal_list_query_budget(api, django_assert_max_num_queries, administ
         assert response.status_code == 200 and response.json()["count"] == n
 
 
-def _grow(proposal, n):
-    """n more confirmed member units, core members and attachments, written directly."""
-    from proposals.models import Attachment, Person, TeamMember
-    from tests.factories_proposals import person_id
-
-    for i in range(n):
-        unit = ProposalUnit.objects.create(
-            proposal=proposal,
-            organization=OrganizationFactory(),
-            role=UnitRole.MEMBER,
-            confirmed_at=timezone.now(),
-            confirmed_by=proposal.created_by,
-        )
-        person = Person.objects.create(id_number=person_id(700_000 + i), name=f"核心成员{i}")
-        TeamMember.objects.create(proposal=proposal, person=person, unit=unit, role="core", months_per_year=3)
-        Attachment.objects.create(
-            proposal=proposal,
-            kind="other",
-            file=f"proposals/{proposal.pk}/extra{i}.pdf",
-            original_name=f"附件{i}.pdf",
-            size=1,
-            sha256="0" * 64,
-            uploaded_by=proposal.created_by,
-        )
-
-
 # Before issue #9 the edit took 37 queries: the access check loaded the whole content too.
 API_EDIT_QUERIES = 24
 API_SUBMIT_QUERIES = 37
@@ -264,7 +238,7 @@ API_SUBMIT_QUERIES = 37
 @pytest.mark.parametrize("n", [2, 10])
 def test_edit_and_submit_query_budget(api, django_assert_max_num_queries, draft, lead_applicant, n):
     """The action loads the proposal alone for the permission check; the answer loads its content once."""
-    _grow(draft, n)
+    grow_content(draft, n)
     client = api(lead_applicant)
     with django_assert_max_num_queries(API_EDIT_QUERIES):
         response = client.patch(detail(draft.pk), {"summary": "新的摘要"}, format="json")

@@ -17,6 +17,7 @@ from proposals.models import Attachment, Milestone, Person, Proposal, ProposalUn
 from proposals.validators import id_check_character
 from tests.factories import OrganizationFactory
 from tests.factories_calls import CallFactory, in_days, make_ready_call
+from tests.factories_proposals import grow_content
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 STEPS = ["basics", "consortium", "team", "targets", "milestones", "budget", "attachments", "check"]
@@ -518,34 +519,6 @@ def test_the_pi_is_listed_first(draft, lead_applicant):
     assert [m.role for m in TeamMember.objects.filter(proposal=draft)] == ["pi", "core", "member"]
 
 
-def _grow(proposal, n):
-    """n more confirmed member units, core members (half on them) and attachments, written directly."""
-    from django.utils import timezone
-
-    lead = proposal.units.get(role=UnitRole.LEAD)
-    for i in range(n):
-        unit = ProposalUnit.objects.create(
-            proposal=proposal,
-            organization=OrganizationFactory(),
-            role=UnitRole.MEMBER,
-            confirmed_at=timezone.now(),
-            confirmed_by=proposal.created_by,
-        )
-        person = Person.objects.create(id_number=id_number(200 + i), name=f"核心成员{i}")
-        TeamMember.objects.create(
-            proposal=proposal, person=person, unit=unit if i % 2 else lead, role=TeamRole.CORE, months_per_year=3
-        )
-        Attachment.objects.create(
-            proposal=proposal,
-            kind="other",
-            file=f"proposals/{proposal.pk}/extra{i}.pdf",
-            original_name=f"附件{i}.pdf",
-            size=100 + i,
-            sha256="0" * 64,
-            uploaded_by=proposal.created_by,
-        )
-
-
 # Measured with django.test.utils.CaptureQueriesContext (issue #9): before, a basics save took 25
 # queries and a submit 44 (the proposal's whole content loaded for the access check, then again).
 # Both counts include the savepoints the test transaction turns each atomic block into.
@@ -556,7 +529,7 @@ SUBMIT_QUERIES = 25
 @pytest.mark.django_db
 @pytest.mark.parametrize("n", [2, 10])
 def test_basics_save_query_budget(n, ready, lead_applicant, client_for, django_assert_max_num_queries):
-    _grow(ready, n)
+    grow_content(ready, n)
     client = client_for(lead_applicant)
     data = {"title": ready.title, "summary": "更新后的摘要", "technical_route": "路线", "risks": "风险"}
     with django_assert_max_num_queries(SAVE_QUERIES):
@@ -568,7 +541,7 @@ def test_basics_save_query_budget(n, ready, lead_applicant, client_for, django_a
 @pytest.mark.django_db
 @pytest.mark.parametrize("n", [2, 10])
 def test_submit_query_budget(n, ready, lead_applicant, client_for, django_assert_max_num_queries):
-    _grow(ready, n)
+    grow_content(ready, n)
     client = client_for(lead_applicant)
     with django_assert_max_num_queries(SUBMIT_QUERIES):
         response = client.post(url("submit", ready.pk))
@@ -606,7 +579,7 @@ SURGE_SUBMIT_QUERIES = 22
 def test_surge_save_and_submit_query_budgets(
     n, ready, lead_applicant, client_for, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
-    _grow(ready, n)
+    grow_content(ready, n)
     client = client_for(lead_applicant)
     data = {"title": ready.title, "summary": "截止前更新", "technical_route": "路线", "risks": "风险"}
     with django_assert_max_num_queries(SURGE_SAVE_QUERIES):
