@@ -112,14 +112,9 @@ def record(
             prev_hash=head.last_hash,
         )
         entry.hash = compute_hash(entry)
-        _append(entry)
+        entry.save()
+        AuditHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
     return entry
-
-
-def _append(entry: AuditEntry) -> None:
-    """Insert the entry and move the head to it (the head row is locked by the caller)."""
-    entry.save()
-    AuditHead.objects.filter(pk=1).update(last_seq=entry.seq, last_hash=entry.hash)
 
 
 @dataclass

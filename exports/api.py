@@ -11,7 +11,6 @@ expired job again (the jobs page's retry button). A job is visible to whoever re
 administrators (404 for anybody else, and for the file until it is done).
 """
 
-from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
@@ -24,12 +23,11 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls.models import Call
-from config.files import serve_private_file
 from exports import services
 from exports.access import get_job_for_user
 from exports.builders import SubjectMissing
 from exports.models import ExportJob, ExportKind, ExportStatus
-from exports.views import CONTENT_TYPE
+from exports.views import CONTENT_TYPE, serve_job_file
 from reviews.api import state_field
 
 
@@ -154,7 +152,4 @@ class ExportViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     )
     def download(self, request, pk=None):
         """The file of a finished job: its requester and administrators (exports.views.download)."""
-        job = self.get_object()
-        if not job.downloadable:
-            raise Http404
-        return serve_private_file(job.file, filename=job.filename, content_type=CONTENT_TYPE, as_attachment=True)
+        return serve_job_file(self.get_object())

@@ -45,6 +45,18 @@ def _enqueue(job_id: int) -> None:
     run_export.apply_async(args=[job_id], **({"queue": queue} if queue else {}))
 
 
+def _may_see_names(actor) -> bool:
+    return actor.has_perm("exports.see_expert_names")
+
+
+def _checked_subject(actor, kind: str, params: dict) -> builders.Subject:
+    """What the parameters name (SubjectMissing if it is gone), if this actor may export it
+    (PermissionDenied otherwise): for a request, and again for a retry."""
+    subject = builders.resolve(kind, params)
+    check_request(actor, kind, subject)
+    return subject
+
+
 def request_export(*, actor, kind: str, params: dict) -> ExportJob:
     """Check the request, record it and queue the build; returns the pending job.
 
@@ -56,9 +68,8 @@ def request_export(*, actor, kind: str, params: dict) -> ExportJob:
     params = dict(params or {})
     if kind == ExportKind.SCORE_SHEET:
         # Decided by who asks, never by what the form says.
-        params["names"] = actor.has_perm("exports.see_expert_names")
-    subject = builders.resolve(kind, params)
-    check_request(actor, kind, subject)
+        params["names"] = _may_see_names(actor)
+    subject = _checked_subject(actor, kind, params)
     with transaction.atomic():
         job = ExportJob.objects.create(
             kind=kind, params=subject.params, label=subject.label, filename=subject.filename, requested_by=actor
@@ -73,18 +84,19 @@ def retry_export(*, actor, job: ExportJob) -> ExportJob:
     stand now: SubjectMissing (a ValidationError) if its call or programme is gone, PermissionDenied
     if the actor may no longer request it (an issuer that no longer issues the call, say); a score
     sheet names the experts only if the actor may still see their names."""
-    subject = builders.resolve(job.kind, job.params)
-    check_request(actor, job.kind, subject)
+    _checked_subject(actor, job.kind, job.params)
     with transaction.atomic():
         job = ExportJob.objects.select_for_update().get(pk=job.pk)
         if job.status not in (ExportStatus.FAILED, ExportStatus.EXPIRED):
             raise ValidationError(_("Only a failed or expired export can be run again."))
-        before = job.status
+        before = {"status": job.status, "params": job.params}
         job.status, job.progress, job.error = ExportStatus.PENDING, 0, ""
-        if job.params.get("names") and not actor.has_perm("exports.see_expert_names"):
+        # Names off if the actor may not see them; never on: that would put them in another's file.
+        if job.params.get("names") and not _may_see_names(actor):
             job.params = {**job.params, "names": False}
         job.save(update_fields=["status", "progress", "error", "params"])
-        record(actor=actor, action="export.retry", obj=job, before={"status": before}, after={"status": job.status})
+        after = {"status": job.status, "params": job.params}
+        record(actor=actor, action="export.retry", obj=job, before=before, after=after)
         transaction.on_commit(lambda: _enqueue(job.pk))
     return job
 

@@ -51,7 +51,11 @@ def progress(request, pk):
 @login_required
 @require_GET
 def download(request, pk):
-    job = get_job_for_user(request.user, pk)
+    return serve_job_file(get_job_for_user(request.user, pk))
+
+
+def serve_job_file(job: ExportJob):
+    """The workbook of a job the caller may see (the page and the API): 404 until it is ready."""
     if not job.downloadable:
         raise Http404
     return serve_private_file(job.file, filename=job.filename, content_type=CONTENT_TYPE, as_attachment=True)

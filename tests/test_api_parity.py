@@ -381,7 +381,9 @@ def test_the_requester_retries_a_failed_or_expired_export(api, supervisor, statu
     job.refresh_from_db()
     assert job.status == ExportStatus.PENDING and job.error == "" and job.progress == 0
     [entry] = audited("export.retry")
-    assert entry.actor == supervisor and entry.before == {"status": status} and entry.after == {"status": "pending"}
+    params = {"year": 2026}
+    assert entry.actor == supervisor and entry.before == {"status": status, "params": params}
+    assert entry.after == {"status": "pending", "params": params}
     assert len(queued) == 1  # the build is queued once the retry commits
     # Now pending: a second retry is refused.
     again = api(supervisor).post(f"{EXPORTS}{job.pk}/retry/")
@@ -431,6 +433,8 @@ def test_a_retried_score_sheet_names_experts_only_if_the_retrier_may_see_them(ap
     assert api(administrator).post(f"{EXPORTS}{job.pk}/retry/").status_code == 202
     job.refresh_from_db()
     assert job.params == {"call": call.code, "names": False}
+    [entry] = audited("export.retry")  # the change of parameters is on the record
+    assert entry.before["params"]["names"] is True and entry.after["params"]["names"] is False
 
 
 @pytest.mark.django_db

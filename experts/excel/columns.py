@@ -151,27 +151,3 @@ COLUMNS = [
 HEADERS = [c.header for c in COLUMNS]
 BY_KEY = {c.key: c for c in COLUMNS}
 BY_HEADER = {c.header: c for c in COLUMNS}
-
-
-def display_width(text: str) -> int:
-    """Columns are measured in characters of the default font; CJK characters take two."""
-    return sum(2 if ord(char) > 0x2E80 else 1 for char in text)
-
-
-def fitted_width(texts, *, minimum: int) -> float:
-    """A column width for these texts (header first): the widest plus a margin, at most 60."""
-    return min(max(max(map(display_width, texts)) + 2, minimum), 60)
-
-
-# Text starting with one of these is (or becomes, once edited) a formula in spreadsheet programs.
-FORMULA_STARTS = frozenset("=+-@\t\r")
-
-
-def text_cell(sheet, value: str):
-    """A write-only cell that holds `value` as text: never a formula, and it stays text when edited in Excel."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(sheet, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell

@@ -10,11 +10,11 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from config.xlsx import FORMULA_STARTS, fitted_width, text_cell
 from experts.excel.columns import (
     COLUMNS,
     EXAMPLE_USERNAME,
     FIELD_LABELS,
-    FORMULA_STARTS,
     HELP_SHEET,
     LIST_SEPARATOR,
     MAX_ROWS,
@@ -23,8 +23,6 @@ from experts.excel.columns import (
     SHEET,
     TYPE_BY_CODE,
     YES,
-    fitted_width,
-    text_cell,
 )
 from experts.models import Employment, Expert
 from proposals.validators import mask_id_number

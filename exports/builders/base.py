@@ -30,7 +30,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.writer.excel import ExcelWriter
 
-from experts.excel.columns import FORMULA_STARTS, fitted_width, text_cell
+from config.xlsx import FORMULA_STARTS, fitted_width, text_cell
 
 FIXED_TIME = datetime(2000, 1, 1)  # workbook created/modified: content, not the clock, decides the bytes
 _ZIP_TIME = (2000, 1, 1, 0, 0, 0)
@@ -179,7 +179,10 @@ class _Cells:
                 self.styled.append((index, proto, timed, cents))
 
     def text(self, value: str):
-        return text_cell(self.sheet, value)
+        """A string as written: "" as an empty cell, formula-looking text as a text cell."""
+        if not value:
+            return None
+        return text_cell(self.sheet, value) if value[0] in FORMULA_STARTS else value
 
     def serial(self, value) -> float:
         """The Excel serial number of a date or datetime, in Beijing time."""
@@ -197,10 +200,7 @@ class _Cells:
         for index in self.texts:
             value = out[index]
             if isinstance(value, str):
-                if not value:
-                    out[index] = None
-                elif value[0] in FORMULA_STARTS:
-                    out[index] = self.text(value)
+                out[index] = self.text(value)
         for index, proto, timed, cents in self.styled:
             value = out[index]
             if value is None:
@@ -208,7 +208,7 @@ class _Cells:
             if value.__class__ is Decimal:
                 value = float(value.quantize(_CENT, ROUND_HALF_UP)) if cents else float(value)
             elif isinstance(value, str):
-                out[index] = (self.text(value) if value[0] in FORMULA_STARTS else value) if value else None
+                out[index] = self.text(value)
                 continue
             elif timed and isinstance(value, date):
                 value = self.serial(value)
