@@ -16,7 +16,7 @@ from datetime import timedelta
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,7 +49,9 @@ def rank(seed: str, expert_ids: list[int]) -> list[int]:
 
 
 def eligible_pool(call, fields: list[str]) -> list[int]:
-    """Active experts of the fields, under their yearly cap, not linked to the call's issuers."""
+    """Active experts of the fields, under their yearly cap, not linked to the call's issuers, and
+    never an administrator's or supervisor's account (who organises or supervises the review does
+    not score in it, whatever role the account was given after it became an expert's)."""
     year = timezone.localdate().year
     issuers = {call.issuer_id, *(o.pk for o in call.co_issuers.all())}
     busy = dict(
@@ -61,7 +63,9 @@ def eligible_pool(call, fields: list[str]) -> list[int]:
     # Experts already drawn for this call are not drawn again ("draw more" brings new people).
     already = set(Invitation.objects.filter(draw__call=call).values_list("expert_id", flat=True))
     pool = []
-    for expert in Expert.objects.filter(active=True).exclude(pk__in=already).prefetch_related("employments"):
+    staff = Q(user__is_administrator=True) | Q(user__is_supervisor=True) | Q(user__is_superuser=True)
+    candidates = Expert.objects.filter(active=True).exclude(pk__in=already).exclude(staff)
+    for expert in candidates.prefetch_related("employments"):
         if not set(expert.fields) & set(fields):
             continue
         if busy.get(expert.pk, 0) >= expert.yearly_cap:

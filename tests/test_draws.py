@@ -199,6 +199,20 @@ def test_not_enough_experts_shows_the_numbers(administrator, client_for):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("role", ["is_administrator", "is_supervisor", "is_superuser"])
+def test_an_expert_whose_account_became_staff_is_never_drawn(role):
+    """Separation of duties at the draw: an expert profile whose user was made an administrator or
+    supervisor afterwards (the pool import refuses staff accounts; roles can change later)."""
+    call = closed_call()
+    kept = pool(2)
+    promoted = ExpertFactory()
+    setattr(promoted.user, role, True)
+    promoted.user.save()
+    eligible = draw_service.eligible_pool(call, [call.field])
+    assert promoted.pk not in eligible and {e.pk for e in kept} <= set(eligible)
+
+
+@pytest.mark.django_db
 def test_commit_is_refused_before_the_call_closes_and_for_bad_input(administrator, client_for):
     open_call = closed_call(status=CallStatus.PUBLISHED, deadline=in_days(10))
     c = client_for(administrator)
