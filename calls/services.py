@@ -311,10 +311,8 @@ def perform(*, actor, call, action: str, reason: str = "") -> Call:
         "return": lambda: return_call(actor=actor, call=call, reason=reason),
         "withdraw": lambda: withdraw_call(actor=actor, call=call, reason=reason),
         "close": lambda: close_call(actor=actor, call=call),
-        "start_review": lambda: start_review(actor=actor, call=call),
-        "start_notice": lambda: start_notice(actor=actor, call=call),
-        "award": lambda: award_call(actor=actor, call=call),
-        "fail": lambda: fail_call(actor=actor, call=call, reason=reason),
+        # The review stages (start_review, start_notice, award, fail) move the proposals with the
+        # call: only the runners the reviews app registers do that, so there is no fallback here.
     }.get(action)
     if runner is None:
         raise KeyError(action)

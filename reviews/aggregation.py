@@ -16,7 +16,6 @@ Pure functions over Decimals: no database, no floats, no rounding until display.
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, localcontext
-from functools import lru_cache
 
 DISAGREEMENT_RANGE = Decimal("30")
 OUTLIER_SDS = Decimal("2")
@@ -69,7 +68,7 @@ def _outliers(totals: list[Decimal]) -> list[int]:
     return outliers
 
 
-@dataclass(frozen=True)
+@dataclass
 class Aggregate:
     count: int
     final: Decimal | None
@@ -88,16 +87,6 @@ class Aggregate:
 def aggregate(
     totals: list[Decimal], *, method: str = "trimmed_mean", trim_threshold: int = 5, vetoed: bool = False
 ) -> Aggregate:
-    """The aggregate of one proposal's submitted totals (shared: do not change what it returns)."""
-    # Keyed by the totals as text: Decimal("80") == Decimal("80.00"), but what is computed from
-    # them keeps their exponent (and the ranking's audit entry prints it).
-    return _aggregate(tuple(str(t) for t in totals), method, trim_threshold, vetoed)
-
-
-# A pure function of its arguments, so remembered: the review dashboard ranks every proposal of
-# a call on each view, and between two views only the proposals that got a new score change.
-@lru_cache(maxsize=8192)
-def _aggregate(totals: tuple[str, ...], method: str, trim_threshold: int, vetoed: bool) -> Aggregate:
     if not totals:
         return Aggregate(0, None, "none", None, None, None, vetoed=vetoed)
     totals = [Decimal(t) for t in totals]

@@ -127,7 +127,7 @@ def call_list(request):
             "query": query.urlencode(),
             "status_query": status_query.urlencode(),
             "status_counts": status_counts,
-            "current_status": filterset.form["status"].value(),
+            "current_status": status or "",
             "total": total,
         },
     )

@@ -75,7 +75,6 @@ class QueueRows:
             "all_met": _("All rules met"),
         }
         self.text = {key: _e(text) for key, text in texts.items()}
-        self.rule_labels = {code: str(label) for code, label in eligibility.RULE_LABELS.items()}
         self.csrf_input = f'<input type="hidden" name="csrfmiddlewaretoken" value="{_e(csrf_token)}">'
         self.detail_url = _url_pattern("proposals:detail")
         # Decisions return to the page they were sent from.
@@ -122,9 +121,7 @@ class QueueRows:
         for result in results or []:
             rule = result.get("rule")
             if rule and rule not in RULES_NOT_SHOWN_IN_REVIEW:
-                described = eligibility.describe(result)
-                described["label"] = self.rule_labels.get(rule, rule)
-                shown.append(described)
+                shown.append(eligibility.describe(result))
         if not shown:
             return f'<span class="text-muted small">{self.text["not_checked"]}</span>\n'
         failed = [check for check in shown if not check["ok"]]

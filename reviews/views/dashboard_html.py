@@ -38,10 +38,9 @@ def _cell_bodies(labels: dict) -> dict:
         ("draft", True): draft + badge,
         ("not_started", False): not_started,
         ("not_started", True): not_started + badge,
+        # Cells without an active assignment never carry the conflict flag (reviews.views.decisions._cell).
         ("conflict", False): badge[1:],
-        ("conflict", True): badge[1:],
         ("none", False): '<span class="text-muted">—</span>',
-        ("none", True): '<span class="text-muted">—</span>',
     }
 
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import StyledFormMixin
 from calls.choices import CallStatus, NoticeDayKind, SupportMode
-from config.html import url_parts
+from config.html import url_maker
 from experts import avoidance
 from proposals.choices import ProposalStatus
 from proposals.models import Proposal
@@ -89,11 +89,11 @@ class _Assignment(NamedTuple):
     veto: bool | None
 
 
-def _reopen_url_pattern() -> tuple[str, str] | None:
-    """The scoring pages' reopen endpoint (reviews/urls_scoring.py), if installed, as the parts
-    before and after the score id."""
+def _reopen_url():
+    """score id → the scoring pages' reopen endpoint (reviews/urls_scoring.py), or None when those
+    pages are not installed."""
     try:
-        return url_parts("reviews:score_reopen")
+        return url_maker("reviews:score_reopen")
     except NoReverseMatch:
         return None
 
@@ -116,7 +116,7 @@ def _cell(proposal_id, expert, assignment, conflict: bool, reopen) -> dict:
         cell.update(state="submitted", total=_two_places(assignment.total), veto=assignment.veto)
         if reopen is not None:
             score = str(assignment.score_id)
-            cell.update(score=score, reopen_url=f"{reopen[0]}{score}{reopen[1]}")
+            cell.update(score=score, reopen_url=reopen(score))
     else:
         cell["state"] = "draft" if assignment.score_id is not None else "not_started"
     return cell
@@ -226,6 +226,7 @@ def dashboard_context(call, user, page=None) -> dict:
     whatever the size of the call: the proposals; their assignments with the scores, which feed
     the matrix, the progress, the reminders and the live ranking alike; the blocked pairs, read
     once; and the ranking's own (key-criterion points for decisions.compute, or the stored results).
+    Not the call: the view adds it (the dict is cached, the call is loaded anyway).
     """
     can_manage = _can_manage(user)
     proposals = [
@@ -254,7 +255,7 @@ def dashboard_context(call, user, page=None) -> dict:
     ]
     # Every conflict of the call's proposals, once, for the matrix, the progress and the ranking.
     blocked = avoidance.blocked_pairs(Proposal.objects.filter(call=call).values("pk")) if assignments else set()
-    reopen = _reopen_url_pattern() if can_manage and call.status == CallStatus.UNDER_REVIEW else None
+    reopen = _reopen_url() if can_manage and call.status == CallStatus.UNDER_REVIEW else None
     experts, cells, totals, late = _matrix(proposals, assignments, blocked, page, reopen)
     active = [a for a in assignments if a.active]
     progress = decisions.progress(
@@ -281,7 +282,6 @@ def dashboard_context(call, user, page=None) -> dict:
         ]
         ranking, live = _ranking_rows(call, by_id, submitted, blocked)
     return {
-        "call": call,
         "can_manage": can_manage,
         "experts": experts,
         "page": _pager(page),
@@ -314,7 +314,7 @@ def dashboard(request, code):
         call,
         page=page,
         viewer="manage" if _can_manage(request.user) else "read",
-        build=lambda: {k: v for k, v in dashboard_context(call, request.user, page).items() if k != "call"},
+        build=lambda: dashboard_context(call, request.user, page),
     )
     return render(request, "reviews/decisions/dashboard.html", {**context, "call": call})
 
