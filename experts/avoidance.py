@@ -45,9 +45,8 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
     ):
         team[proposal_id].append((id_number, name))
     # Look the pool up by these proposals' own keys: the cost follows the proposals, not the pool size.
-    org_ids = {org for rows in units.values() for org, _code, _name in rows}
-    for proposal in proposals:
-        org_ids |= {proposal.call.issuer_id, *(o.pk for o in proposal.call.co_issuers.all())}
+    issuers = {p.pk: {p.call.issuer_id, *(o.pk for o in p.call.co_issuers.all())} for p in proposals}
+    org_ids = {org for rows in units.values() for org, _code, _name in rows}.union(*issuers.values())
     codes = {code for rows in units.values() for _org, code, _name in rows}
     id_numbers = {i for rows in team.values() for i, _name in rows}
     names = {n for rows in team.values() for _i, n in rows}
@@ -60,10 +59,9 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
         "expert_id", "organization_id"
     ):
         employed_at[org_id].add(expert_id)
-    experts_by_id = Expert.objects.filter(id_number__in=id_numbers)
-    if experts is not None:
-        experts_by_id = experts_by_id.filter(pk__in=experts)
-    by_id_number = dict(experts_by_id.values_list("id_number", "pk"))
+    by_id_number = dict(
+        in_pool(Expert.objects.filter(id_number__in=id_numbers), field="pk").values_list("id_number", "pk")
+    )
     avoiding_unit = defaultdict(set)
     for expert_id, code in in_pool(AvoidUnit.objects.filter(credit_code__in=codes)).values_list(
         "expert_id", "credit_code"
@@ -83,11 +81,10 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
     for proposal in proposals:
         pid = proposal.pk
         call = proposal.call
-        issuers = {call.issuer_id, *(o.pk for o in call.co_issuers.all())}
         for org_id, code, name in units[pid]:
             hits += [Hit(e, pid, R.EMPLOYER_UNIT, name) for e in employed_at.get(org_id, ())]
             hits += [Hit(e, pid, R.AVOID_UNIT, name) for e in avoiding_unit.get(code, ())]
-        for org_id in issuers:
+        for org_id in issuers[pid]:
             hits += [Hit(e, pid, R.EMPLOYER_ISSUER, call.code) for e in employed_at.get(org_id, ())]
         for id_number, name in team[pid]:
             if id_number in by_id_number:

@@ -141,10 +141,21 @@ def rank_call(*, actor, call, allow_incomplete: bool = False) -> list[aggregatio
     call = Call.objects.get(pk=call.pk)  # the status may have moved since the caller loaded it
     if call.status != CallStatus.UNDER_REVIEW:
         raise ValidationError(_("Only a call under review can be ranked."))
-    missing = sum(total - done for done, total in progress(call).values())
+    # The active assignments and their conflicts, read once for the check and the ranking.
+    active = list(
+        Assignment.objects.filter(proposal__call=call, active=True)
+        .order_by("pk")  # compute's fixed order: outlier flags refer to positions in it
+        .values_list("pk", "expert_id", "proposal_id", "score__status", "score__total", "score__veto")
+    )
+    blocked = avoidance.blocked_pairs({pid for _pk, _e, pid, *_rest in active})
+    counts = progress(call, assignments=[(e, pid, status) for _pk, e, pid, status, *_rest in active], blocked=blocked)
+    missing = sum(total - done for done, total in counts.values())
     if missing and not allow_incomplete:
         raise ValidationError(_("%(n)d score(s) are still missing.") % {"n": missing})
-    ranked = compute(call)
+    submitted = [
+        (pk, e, pid, total, veto) for pk, e, pid, status, total, veto in active if status == ScoreStatus.SUBMITTED
+    ]
+    ranked = compute(call, submitted=submitted, blocked=blocked)
     with transaction.atomic():
         for item in ranked:
             agg = item.entry.aggregate
