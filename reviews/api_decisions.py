@@ -42,7 +42,7 @@ from reviews import decisions
 from reviews.access import require_draw_reader
 from reviews.api import state_field
 from reviews.models import Notice, Objection, ObjectionStatus, Recommendation
-from reviews.views.notice import MAX_SEAL_BYTES, recommendations_of
+from reviews.views.notice import recommendations_of
 
 
 # --- shared pieces --------------------------------------------------------------------------------------
@@ -389,12 +389,6 @@ class ObjectionCreateSerializer(serializers.Serializer):
         allow_null=True,
         help_text=_("The unit's sealed letter (PDF, at most 10 MB; multipart/form-data), with unit_name."),
     )
-
-    def validate_seal(self, seal):
-        # The notice page's limit (reviews.views.notice.ObjectionForm).
-        if seal and seal.size > MAX_SEAL_BYTES:
-            raise serializers.ValidationError(_("The sealed letter may be at most 10 MB."))
-        return seal
 
 
 class HandleSerializer(serializers.Serializer):

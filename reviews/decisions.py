@@ -305,6 +305,9 @@ def open_notice(*, actor, call, starts_on=None) -> Notice:
     return notice
 
 
+MAX_SEAL_BYTES = 10 * 1024 * 1024  # an objection's sealed letter (PDF)
+
+
 def submit_objection(
     *, actor, notice: Notice, text: str, real_name: str = "", unit_name: str = "", seal=None, proposal=None
 ) -> Objection:
@@ -329,6 +332,8 @@ def submit_objection(
     if seal is not None:
         import filetype
 
+        if seal.size > MAX_SEAL_BYTES:
+            raise ValidationError({"seal": [_("The sealed letter may be at most 10 MB.")]})
         head = seal.read(2048)
         seal.seek(0)
         kind = filetype.guess(head)

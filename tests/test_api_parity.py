@@ -729,7 +729,7 @@ def test_a_unit_objects_with_its_sealed_letter(api, cast, notice, administrator,
 
 @pytest.mark.django_db
 def test_a_sealed_letter_over_10_mb_is_refused(api, cast, notice, monkeypatch):
-    monkeypatch.setattr("reviews.api_decisions.MAX_SEAL_BYTES", len(PDF_BYTES) - 1)
+    monkeypatch.setattr("reviews.decisions.MAX_SEAL_BYTES", len(PDF_BYTES) - 1)
     body = {"call": notice.call.code, "text": "异议。", "unit_name": "某某有限公司", "seal": pdf()}
     response = api(cast["outsider_applicant"]).post(OBJECTIONS, body, format="multipart")
     assert response.status_code == 400 and list(response.json()) == ["seal"]

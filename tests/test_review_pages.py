@@ -512,7 +512,7 @@ def test_rank_needs_every_score_unless_incomplete_is_allowed(scene, client_for):
     assert Result.objects.get(proposal=scene.proposals[2]).rank is None  # unscored
 
 
-def test_full_flow_from_scores_to_award(scene, client_for, client, django_capture_on_commit_callbacks):
+def test_full_flow_from_scores_to_award(scene, client_for, client, django_capture_on_commit_callbacks, monkeypatch):
     admin = client_for(scene.cast["administrator"])
     first, second, third = scene.proposals
     code = scene.call.code
@@ -592,6 +592,13 @@ def test_full_flow_from_scores_to_award(scene, client_for, client, django_captur
         f"/en/reviews/notices/{code}/object/", {"text": "x", "unit_name": "某单位", "seal": fake}
     ).content.decode()
     assert "Attach the sealed letter as a PDF" in html
+    # Too large (the limit lowered to just below this PDF): the same rule as the API's.
+    with monkeypatch.context() as patch:
+        patch.setattr(decisions, "MAX_SEAL_BYTES", len(pdf().read()) - 1)
+        html = outsider.post(
+            f"/en/reviews/notices/{code}/object/", {"text": "x", "unit_name": "某单位", "seal": pdf()}
+        ).content.decode()
+    assert "at most 10 MB" in html
     # Anonymous visitors are sent to log in; nothing is stored.
     response = client.post(f"/reviews/notices/{code}/object/", {"text": "x", "real_name": "某人"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")

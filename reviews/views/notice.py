@@ -30,8 +30,6 @@ from reviews import decisions
 from reviews.access import get_call_for_draws, require_draw_reader
 from reviews.models import Notice, Objection, ObjectionStatus, Recommendation, Result
 
-MAX_SEAL_BYTES = 10 * 1024 * 1024
-
 
 def _can_manage(user) -> bool:
     return rules.has_perm("reviews.manage_draw", user)
@@ -111,12 +109,6 @@ class ObjectionForm(StyledFormMixin, forms.Form):
         self.fields["proposal"].choices = [("", _("the notice as a whole"))] + [
             (r.proposal_id, r.proposal.lead_organization.name) for r in recommendations
         ]
-
-    def clean_seal(self):
-        seal = self.cleaned_data.get("seal")
-        if seal and seal.size > MAX_SEAL_BYTES:
-            raise ValidationError(_("The sealed letter may be at most 10 MB."))
-        return seal
 
 
 def _notice_page(request, notice, *, form=None, status=200):
