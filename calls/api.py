@@ -22,8 +22,8 @@ from calls.choices import AmendmentKind, CallStatus
 from calls.filters import CallFilter
 from calls.models import Amendment, Call, CallDocument, Programme, RubricCriterion, Target
 from calls.services import CONTENT_FIELDS, EDITABLE_FIELDS, close_overdue
+from config.api import PDFRenderer
 from config.files import serve_private_file
-from proposals.api_parts import PDFRenderer
 
 
 class ProgrammeSerializer(serializers.ModelSerializer):

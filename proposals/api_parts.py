@@ -32,10 +32,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status, viewsets
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts.models import Organization
+from config.api import PDFRenderer
 from config.files import serve_private_file
 from proposals import services
 from proposals.access import get_proposal_for_user
@@ -197,22 +198,6 @@ class AttachmentRowSerializer(AttachmentSerializer):
         url = reverse("proposal-attachment-download", args=[attachment.proposal_id, attachment.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
-
-
-class PDFRenderer(BaseRenderer):
-    """Lets a download be asked for with Accept: application/pdf. The file itself is a
-    FileResponse and never passes through here; an error (404) still answers in JSON."""
-
-    media_type = "application/pdf"
-    format = "pdf"
-    charset = None
-    render_style = "binary"
-
-    def render(self, data, accepted_media_type=None, renderer_context=None):
-        response = (renderer_context or {}).get("response")
-        if response is not None:
-            response["Content-Type"] = "application/json"
-        return JSONRenderer().render(data)
 
 
 # --- views ----------------------------------------------------------------------------------------------------

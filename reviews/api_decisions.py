@@ -34,8 +34,8 @@ from rest_framework.response import Response
 from calls.access import get_call_for_user
 from calls.choices import PUBLIC_STATUSES, CallStatus
 from calls.models import Call
+from config.api import PDFRenderer
 from config.files import serve_private_file
-from proposals.api_parts import PDFRenderer
 from proposals.choices import TeamRole, UnitRole
 from proposals.models import Proposal, ProposalUnit, TeamMember
 from reviews import decisions
