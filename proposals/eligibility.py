@@ -342,20 +342,11 @@ def load_for_check(proposal_id):
     return with_check_content(Proposal.objects.all()).get(pk=proposal_id)
 
 
-RULE_CODES = [code for code, _check in RULES]
-# The rules that read other proposals of the programme year: at submit they run under the programme lock.
-PROGRAMME_WIDE = ("limits",)
-
-
-def evaluate(proposal, *, skip=(), only=None) -> list[RuleResult]:
-    """The results of the rules (in RULES order), without those in ``skip``; only those in ``only`` if given."""
+def evaluate(proposal, *, skip=()) -> list[RuleResult]:
+    """The results of the rules (in RULES order), without those in ``skip``."""
     call = proposal.call
     programme = call.programme
-    return [
-        RuleResult(code, check(proposal, call, programme))
-        for code, check in RULES
-        if code not in skip and (only is None or code in only)
-    ]
+    return [RuleResult(code, check(proposal, call, programme)) for code, check in RULES if code not in skip]
 
 
 def people_over_limits(programme) -> dict[int, list[int]]:

@@ -497,10 +497,6 @@ def _refuse_if_late(call: Call):
     return now
 
 
-def _settings(programme: Programme) -> dict:
-    return {field.attname: getattr(programme, field.attname) for field in Programme._meta.concrete_fields}
-
-
 def _submit(actor, proposal: Proposal) -> Proposal:
     rule = TRANSITIONS["submit"]
     call = close_if_due(proposal.call)
@@ -512,17 +508,11 @@ def _submit(actor, proposal: Proposal) -> Proposal:
             raise TransitionError(_("This proposal cannot be submitted now."), code="state")
         if not rule.allowed.test(actor, locked):
             raise PermissionDenied
-        # The rules that read only this proposal run now; the programme lock is taken just for the
-        # rules that read the other proposals of the programme year (限项), so submissions in one
-        # programme serialise over that check and the writes, not over loading each one's content.
-        results = {r.rule: r for r in eligibility.evaluate(locked, skip=eligibility.PROGRAMME_WIDE)}
-        programme = Programme.objects.select_for_update().get(pk=call.programme_id)
-        if _settings(programme) != _settings(locked.call.programme):
-            # Changed since the proposal was loaded: every rule reads the settings as locked.
-            locked.call.programme = programme
-            results = {r.rule: r for r in eligibility.evaluate(locked, skip=eligibility.PROGRAMME_WIDE)}
-        results.update((r.rule, r) for r in eligibility.evaluate(locked, only=eligibility.PROGRAMME_WIDE))
-        results = [results[code] for code in eligibility.RULE_CODES]
+        # Then the programme, for the application-limit rule (限项), which reads the other proposals of
+        # the programme year: the submissions of a programme wait on each other for the rules and
+        # the writes, not for loading each one's content. Every rule reads the settings as locked.
+        locked.call.programme = Programme.objects.select_for_update().get(pk=call.programme_id)
+        results = eligibility.evaluate(locked)
         stored = [r.as_json() for r in results]
         failed = [r for r in stored if not r["ok"]]
         if failed:

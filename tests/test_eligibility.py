@@ -742,16 +742,7 @@ def test_recheck_loads_the_content_of_all_proposals_at_once(call, administrator,
     assert (checked, breaches) == (n, 0)
 
 
-# --- submit: the programme lock around the limit rule only ---------------------------------------------
-def test_the_programme_wide_rules_evaluated_apart_give_the_same_results_in_order(proposal):
-    loaded = eligibility.load_for_check(proposal.pk)
-    whole = [r.as_json() for r in eligibility.evaluate(loaded)]
-    apart = {r.rule: r for r in eligibility.evaluate(loaded, skip=eligibility.PROGRAMME_WIDE)}
-    apart.update((r.rule, r) for r in eligibility.evaluate(loaded, only=eligibility.PROGRAMME_WIDE))
-    assert [apart[code].as_json() for code in eligibility.RULE_CODES] == whole
-    assert [r["rule"] for r in whole] == eligibility.RULE_CODES
-
-
+# --- submit: the rules read the programme as locked ---------------------------------------------------
 def test_a_submit_reads_the_programme_settings_as_locked(proposal, lead_applicant, programme, monkeypatch):
     """The proposal is loaded before the programme is locked: settings changed in between are the
     ones the rules apply (here the matching ratio goes up and the submit is refused for it)."""
