@@ -15,7 +15,7 @@ import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -649,19 +649,23 @@ def recheck_call(*, actor, call: Call) -> tuple[int, int]:
     actor. Returns (proposals checked, proposals breaking a limit)."""
     if not rules.has_perm("proposals.review_proposal", actor):
         raise PermissionDenied
-    # Their content is loaded for all of them at once (a fixed number of queries), not one by one.
-    submitted = eligibility.with_check_content(Proposal.objects.filter(call=call, status=ProposalStatus.SUBMITTED))
-    checked = 0
-    for proposal in submitted:
-        check_eligibility(proposal, actor=actor, loaded=proposal)
-        checked += 1
-    return checked, mark_limit_breaches(call.programme, actor=actor)
+    over = eligibility.people_over_limits(call.programme)
+    checked = _check_all(Q(call=call, status=ProposalStatus.SUBMITTED) | Q(pk__in=over), actor=actor)
+    return sum(1 for p in checked if p.call_id == call.pk and p.status == ProposalStatus.SUBMITTED), len(over)
 
 
 def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
     """限项: every active proposal whose people break a limit is marked ineligible, with the
     reason. Returns how many proposals are involved; rechecking again writes nothing new."""
     over = eligibility.people_over_limits(programme)
-    for proposal in eligibility.with_check_content(Proposal.objects.filter(pk__in=over)):
-        check_eligibility(proposal, actor=actor, loaded=proposal)
+    _check_all(Q(pk__in=over), actor=actor)
     return len(over)
+
+
+def _check_all(condition: Q, *, actor) -> list[Proposal]:
+    """Run the rules on these proposals, each once, their content loaded for all of them at once
+    (a fixed number of queries, not one by one)."""
+    proposals = list(eligibility.with_check_content(Proposal.objects.filter(condition)))
+    for proposal in proposals:
+        check_eligibility(proposal, actor=actor, loaded=proposal)
+    return proposals
