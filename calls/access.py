@@ -15,3 +15,13 @@ def get_call_for_user(user, code: str, *, write: bool = False) -> Call:
     if write and not rules.has_perm("calls.change_call", user, call):
         raise PermissionDenied
     return call
+
+
+def get_document_for_user(user, code: str, pk, *, write: bool = False):
+    """A document of the call, with the call's own check (get_call_for_user): 404 unless the call
+    holds a document with that id."""
+    call = get_call_for_user(user, code, write=write)
+    document = call.documents.filter(pk=pk).first()  # document.call is this call: no query
+    if document is None:
+        raise Http404
+    return document

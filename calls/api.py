@@ -2,7 +2,6 @@
 
 import rules
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +16,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from calls import services
-from calls.access import get_call_for_user
+from calls.access import get_call_for_user, get_document_for_user
 from calls.choices import AmendmentKind, CallStatus
 from calls.filters import CallFilter
 from calls.models import Amendment, Call, CallDocument, Programme, RubricCriterion, Target
@@ -246,12 +245,6 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         return Response(AmendmentSerializer(amendment).data, status=status.HTTP_201_CREATED)
 
     # --- documents (the edit page's attachments; calls/views/documents.py) -----------------------------
-    def _document(self, call, document_id) -> CallDocument:
-        document = CallDocument.objects.select_related("call").filter(call=call, pk=document_id).first()
-        if document is None:
-            raise Http404
-        return document
-
     @extend_schema(responses=CallDocumentSerializer(many=True), summary="The call's documents (PDF)")
     @action(
         detail=True,
@@ -262,8 +255,7 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     )
     def documents(self, request, code=None):
         """Whoever may see the call reads its documents."""
-        call = get_call_for_user(request.user, code)
-        rows = CallDocument.objects.select_related("call").filter(call=call)
+        rows = get_call_for_user(request.user, code).documents.all()  # each document knows its call
         return Response(CallDocumentSerializer(rows, many=True, context={"request": request}).data)
 
     @extend_schema(
@@ -281,14 +273,14 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
         document = services.add_document(
             actor=request.user, call=call, title=data.get("title", ""), upload=data["file"]
         )
-        data = CallDocumentSerializer(self._document(call, document.pk), context={"request": request}).data
+        data = CallDocumentSerializer(document, context={"request": request}).data
         return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[DOCUMENT_ID], request=None, responses={204: None}, summary="Remove a call document")
     @action(detail=True, methods=["delete"], url_path=r"documents/(?P<document_id>\d+)", url_name="document")
     def remove_document(self, request, code=None, document_id=None):
-        call = get_call_for_user(request.user, code, write=True)
-        services.remove_document(actor=request.user, document=self._document(call, int(document_id)))
+        document = get_document_for_user(request.user, code, int(document_id), write=True)
+        services.remove_document(actor=request.user, document=document)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -307,5 +299,5 @@ class CallViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.Rea
     )
     def download_document(self, request, code=None, document_id=None):
         """The same check as the call page's download: whoever may see the call."""
-        document = self._document(get_call_for_user(request.user, code), int(document_id))
+        document = get_document_for_user(request.user, code, int(document_id))
         return serve_private_file(document.file, filename=document.download_name, content_type="application/pdf")

@@ -3,13 +3,12 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from calls import services
-from calls.access import get_call_for_user
+from calls.access import get_call_for_user, get_document_for_user
 from calls.forms import DocumentForm
 from config.files import serve_private_file
 
@@ -38,20 +37,14 @@ def upload_document(request, code):
 
 @require_GET
 def download_document(request, code, pk):
-    call = get_call_for_user(request.user, code)
-    document = call.documents.filter(pk=pk).first()
-    if document is None:
-        raise Http404
+    document = get_document_for_user(request.user, code, pk)
     return serve_private_file(document.file, filename=document.download_name, content_type="application/pdf")
 
 
 @login_required
 @require_POST
 def delete_document(request, code, pk):
-    call = get_call_for_user(request.user, code, write=True)
-    document = call.documents.filter(pk=pk).first()
-    if document is None:
-        raise Http404
+    document = get_document_for_user(request.user, code, pk, write=True)
     services.remove_document(actor=request.user, document=document)
     messages.success(request, _("Document removed."))
-    return redirect("calls:edit", code=call.code)
+    return redirect("calls:edit", code=document.call.code)
