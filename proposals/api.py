@@ -372,9 +372,10 @@ class ProposalViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets
     @action(detail=True, methods=["post"])
     def check(self, request, pk=None):
         """The lead unit, while it may change the proposal: the checklist is stored in eligibility."""
-        proposal = get_proposal_for_user(request.user, int(pk), write=True, content=False)
-        services.check_eligibility(proposal, actor=request.user)  # loads what the rules read
-        return self._detail(proposal)
+        proposal = get_proposal_for_user(request.user, int(pk), write=True)  # with what the rules read
+        results = services.check_eligibility(proposal, actor=request.user, loaded=proposal)
+        proposal.eligible, proposal.eligibility = all(r["ok"] for r in results), results  # as stored
+        return Response(ProposalSerializer(proposal, context=self.get_serializer_context()).data)
 
     @extend_schema(request=None, responses=ProposalSerializer, summary="Formal review: pass")
     @action(detail=True, methods=["post"], url_path="pass")

@@ -9,7 +9,7 @@ parameters, so they are shown in the reader's language.
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -312,34 +312,11 @@ RULES = [
 ]
 
 
-def with_check_content(queryset):
-    """``queryset`` (of proposals) with everything the checks and the snapshot read, in a fixed
-    number of queries whatever the number of proposals, units, people and attachments.
-
-    The same rows as Proposal.objects.with_content, in the same order, but units and team members
-    come with their organisations and people joined (their models order them), not prefetched apart.
-    Commitments and budget lines are read in the order they were saved (their models order them by
-    id), so the snapshot of the same data stays byte-identical whichever loader reads it.
-    """
-    from proposals.models import Attachment, ProposalUnit, TeamMember
-
-    return queryset.select_related("call__programme").prefetch_related(
-        Prefetch("units", queryset=ProposalUnit.objects.select_related("organization")),
-        Prefetch("team", queryset=TeamMember.objects.select_related("person", "unit__organization")),
-        "commitments__target",
-        "milestones",
-        "budget_lines",
-        Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
-        "call__targets",
-        "call__co_issuers",
-    )
-
-
 def load_for_check(proposal_id):
-    """The proposal with everything the checks read, in a fixed number of queries."""
+    """The proposal with everything the checks read (Proposal.objects.with_content)."""
     from proposals.models import Proposal
 
-    return with_check_content(Proposal.objects.all()).get(pk=proposal_id)
+    return Proposal.objects.with_content().get(pk=proposal_id)
 
 
 def evaluate(proposal, *, skip=()) -> list[RuleResult]:

@@ -50,11 +50,14 @@ class Person(models.Model):
 
 class ProposalQuerySet(models.QuerySet):
     def with_content(self):
-        """Everything a proposal page, the checks and the snapshot read, in fixed queries."""
+        """Everything a proposal page, the eligibility rules and the snapshot read, in a fixed number
+        of queries whatever the number of proposals, units, people and attachments. Units and team
+        members come with their organisations and people joined (their models order them);
+        commitments and budget lines in the order they were saved (ordered by id), so the snapshot
+        of the same data stays byte-identical."""
         return self.select_related("call__programme", "call__issuer", "lead_organization").prefetch_related(
-            "units__organization",
-            "team__person",
-            "team__unit__organization",
+            models.Prefetch("units", queryset=ProposalUnit.objects.select_related("organization")),
+            models.Prefetch("team", queryset=TeamMember.objects.select_related("person", "unit__organization")),
             "commitments__target",
             "milestones",
             "budget_lines",

@@ -63,7 +63,7 @@ def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool 
     # every save wait for the submits of the whole programme (a submit locks its proposal, then the
     # programme for the limit race) and deadlock against them.
     locked = Proposal.objects.select_for_update(of=("self",))
-    locked = eligibility.with_check_content(locked) if content else locked.select_related("call__programme")
+    locked = locked.with_content() if content else locked.select_related("call__programme")
     if count_submissions:
         counted = Submission.objects.filter(proposal=OuterRef("pk")).order_by().values("proposal")
         locked = locked.annotate(submission_count=Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), 0))
@@ -441,8 +441,8 @@ def check_eligibility(
     A proposal submitted in time keeps passing the deadline rule: it was
     checked, authoritatively, when the proposal was submitted. Once submitted,
     a change of the verdict (e.g. a limit breach found later) is audited.
-    ``loaded``: the proposal already loaded with eligibility.with_check_content
-    (several at once, see recheck_call); otherwise it is loaded here.
+    ``loaded``: the proposal already loaded with Proposal.objects.with_content (a page's, or
+    several at once, see recheck_call); otherwise it is loaded here.
     """
     if loaded is None:
         loaded = eligibility.load_for_check(proposal.pk)
@@ -665,7 +665,7 @@ def mark_limit_breaches(programme: Programme, *, actor=None) -> int:
 def _check_all(condition: Q, *, actor) -> list[Proposal]:
     """Run the rules on these proposals, each once, their content loaded for all of them at once
     (a fixed number of queries, not one by one)."""
-    proposals = list(eligibility.with_check_content(Proposal.objects.filter(condition)))
+    proposals = list(Proposal.objects.filter(condition).with_content())
     for proposal in proposals:
         check_eligibility(proposal, actor=actor, loaded=proposal)
     return proposals

@@ -684,8 +684,8 @@ def _frozen_with_page_content(proposal) -> tuple[dict, str]:
 
 
 def test_the_rules_read_the_same_content_as_the_pages(call, lead_applicant, member_org, programme):
-    """eligibility.with_check_content joins what with_content prefetches apart: same rows, same order,
-    so the same results and a byte-identical snapshot."""
+    """The pages, the rules and the submit read one loader (Proposal.objects.with_content): the same
+    results, and the submit freezes the snapshot a page would."""
     from proposals.snapshot import build_snapshot, freeze
 
     second_member = OrganizationFactory(org_type=OrganizationType.UNIVERSITY)

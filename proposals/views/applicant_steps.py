@@ -328,7 +328,7 @@ def attachments(request, proposal):
 def check(request, proposal):
     if request.method != "GET":  # submitting posts to proposals:submit
         return HttpResponseNotAllowed(["GET"])
-    results = services.check_eligibility(proposal)
+    results = services.check_eligibility(proposal, loaded=proposal)  # the page loaded its content
     proposal.eligible = all(r["ok"] for r in results)
     checklist = [eligibility.describe(result) for result in results]
     return {"checklist": checklist, "all_ok": proposal.eligible}
