@@ -17,6 +17,10 @@ from experts.choices import DECLARED_REASONS, ConflictReason, ConflictStatus
 from experts.models import AvoidPerson, AvoidUnit, Conflict, Employment, Expert, UnsuitableExpert
 
 R = ConflictReason
+# Proposals per pass of sync: every lookup of a pass binds its keys as parameters (ID numbers,
+# names, credit codes, ids), and PostgreSQL takes at most 65,535 per query; a pass over 1,000
+# proposals stays far below that whatever their teams' sizes.
+SYNC_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -100,8 +104,20 @@ def compute_hits(proposals, experts=None) -> list[Hit]:
 
 
 def sync(proposals, experts=None) -> dict:
-    """Store the current hits for these proposals (× the pool). Returns counts."""
+    """Store the current hits for these proposals (× the pool). Returns counts.
+
+    Runs in passes of SYNC_CHUNK proposals, each in its own transaction: a pass is complete on
+    its own (a proposal's hits and stored rows are all in the same pass), and a sync is idempotent,
+    so an interrupted one is finished by the next."""
     proposals = list(proposals)
+    report = {"hits": 0, "created": 0, "removed": 0}
+    for start in range(0, len(proposals), SYNC_CHUNK):
+        for key, value in _sync_pass(proposals[start : start + SYNC_CHUNK], experts).items():
+            report[key] += value
+    return report
+
+
+def _sync_pass(proposals, experts) -> dict:
     hits = compute_hits(proposals, experts)
     wanted = {(h.expert_id, h.proposal_id, h.reason): h for h in hits}
     existing = Conflict.objects.filter(proposal_id__in=[p.pk for p in proposals])

@@ -200,3 +200,29 @@ def test_an_unreachable_broker_syncs_in_process(call, lead_applicant, lead_org, 
     proposal = complete_proposal(call, lead_applicant)
     recompute_for_proposal(sender=None, proposal=proposal)
     assert Conflict.objects.filter(expert=expert, proposal=proposal, reason=R.EMPLOYER_UNIT).exists()
+
+
+def test_a_sync_over_many_proposals_runs_in_passes_with_the_same_result(
+    call, lead_applicant, lead_org, member_org, monkeypatch
+):
+    # PostgreSQL binds at most 65,535 parameters per query: a sync over a whole large programme
+    # (the ID numbers and names of every team) runs in passes so no lookup comes near that.
+    first = complete_proposal(call, lead_applicant, members=[member_org])
+    services.withdraw_proposal(actor=lead_applicant, proposal=first)
+    second = complete_proposal(call, lead_applicant, members=[member_org])
+    at_lead, at_member = make_expert(lead_org), make_expert(member_org)
+    pi = second.team.get(role="pi").person
+    AvoidPerson.objects.create(expert=at_member, name=pi.name)
+    monkeypatch.setattr(avoidance, "SYNC_CHUNK", 1)
+    report = avoidance.sync([first, second])
+    stored = set(Conflict.objects.values_list("expert_id", "proposal_id", "reason"))
+    assert stored == {
+        (at_lead.pk, first.pk, R.EMPLOYER_UNIT),
+        (at_member.pk, first.pk, R.EMPLOYER_UNIT),
+        (at_lead.pk, second.pk, R.EMPLOYER_UNIT),
+        (at_member.pk, second.pk, R.EMPLOYER_UNIT),
+        (at_member.pk, second.pk, R.NAME_MATCH),
+    }
+    assert report == {"hits": 5, "created": 5, "removed": 0}
+    monkeypatch.setattr(avoidance, "SYNC_CHUNK", 1000)
+    assert avoidance.sync([first, second]) == {"hits": 5, "created": 0, "removed": 0}
