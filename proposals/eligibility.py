@@ -313,10 +313,14 @@ RULES = [
 
 
 def load_for_check(proposal_id):
-    """The proposal with everything the checks read (Proposal.objects.with_content)."""
+    """The proposal with everything the checks read (proposals.content.load)."""
+    from proposals import content
     from proposals.models import Proposal
 
-    return Proposal.objects.with_content().get(pk=proposal_id)
+    proposal = content.load(proposal_id)
+    if proposal is None:
+        raise Proposal.DoesNotExist(f"No proposal {proposal_id}.")
+    return proposal
 
 
 def evaluate(proposal, *, skip=()) -> list[RuleResult]:

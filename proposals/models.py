@@ -51,20 +51,14 @@ class Person(models.Model):
 class ProposalQuerySet(models.QuerySet):
     def with_content(self):
         """Everything a proposal page, the eligibility rules and the snapshot read, in a fixed number
-        of queries whatever the number of proposals, units, people and attachments. Units and team
-        members come with their organisations and people joined (their models order them);
-        commitments and budget lines in the order they were saved (ordered by id), so the snapshot
-        of the same data stays byte-identical."""
-        return self.select_related("call__programme", "call__issuer", "lead_organization").prefetch_related(
-            models.Prefetch("units", queryset=ProposalUnit.objects.select_related("organization")),
-            models.Prefetch("team", queryset=TeamMember.objects.select_related("person", "unit__organization")),
-            "commitments__target",
-            "milestones",
-            "budget_lines",
-            models.Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
-            "call__targets",
-            "call__co_issuers",
-        )
+        of queries whatever the number of proposals, units, people and attachments (the lists are
+        proposals.content.CONTENT). Units and team members come with their organisations and people
+        joined (their models order them); commitments and budget lines in the order they were saved
+        (ordered by id), so the snapshot of the same data stays byte-identical. For one proposal,
+        proposals.content.load gives the same without compiling the queries again."""
+        from proposals import content
+
+        return self.select_related(*content.ROOT_JOINS).prefetch_related(*content.prefetches())
 
     def visible_to(self, user):
         """Lead and member units' applicants, the call's issuer after formal review, staff.

@@ -26,6 +26,7 @@ from calls.models import Call, Programme
 from calls.services import close_if_due
 from proposals import eligibility
 from proposals.choices import AttachmentKind, FundingSource, ProposalStatus, TeamRole, UnitRole
+from proposals.content import load as load_content
 from proposals.models import (
     Attachment,
     BudgetLine,
@@ -62,8 +63,12 @@ def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool 
     # Only the proposal's row (of=self): locking the joined call and programme rows too would make
     # every save wait for the submits of the whole programme (a submit locks its proposal, then the
     # programme for the limit race) and deadlock against them.
-    locked = Proposal.objects.select_for_update(of=("self",))
-    locked = locked.with_content() if content else locked.select_related("call__programme")
+    if content:
+        locked = load_content(proposal.pk, lock=True, count_submissions=count_submissions)
+        if locked is None:
+            raise Proposal.DoesNotExist(f"No proposal {proposal.pk}.")
+        return locked
+    locked = Proposal.objects.select_for_update(of=("self",)).select_related("call__programme")
     if count_submissions:
         counted = Submission.objects.filter(proposal=OuterRef("pk")).order_by().values("proposal")
         locked = locked.annotate(submission_count=Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), 0))

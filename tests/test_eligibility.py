@@ -721,9 +721,9 @@ def test_loading_for_the_check_costs_the_same_whatever_the_size(call, lead_appli
         team=[(new_person_id(), "", org) for org in members],
         attachments=[*REQUIRED_WITH_MEMBERS] + [AttachmentKind.OTHER] * n,
     )
-    # The proposal with its call and programme, then units, team, commitments (and their targets),
+    # The proposal with its call and programme, then units, team, commitments with their targets,
     # milestones, budget lines, attachments, the call's targets and co-issuers.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         loaded = eligibility.load_for_check(proposal.pk)
         results = eligibility.evaluate(loaded, skip=("limits",))  # the limits rule asks the database
     assert all(r.ok for r in results)

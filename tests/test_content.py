@@ -1,0 +1,124 @@
+"""proposals.content.load: the same proposal, relations and order as Proposal.objects.with_content(),
+without compiling the queries again — compared field by field on the backend the suite runs on."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from proposals import content, services
+from proposals.choices import AttachmentKind
+from proposals.models import Attachment, Proposal
+from proposals.snapshot import build_snapshot
+from tests.factories import OrganizationFactory
+from tests.factories_proposals import complete_proposal, new_person_id
+
+pytestmark = pytest.mark.django_db
+
+
+def values(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def tree(proposal) -> dict:
+    """Every value with_content loads, read through the relations a page or a rule uses."""
+    call = proposal.call
+    return {
+        "proposal": values(proposal),
+        "call": values(call),
+        "programme": values(call.programme),
+        "issuer": values(call.issuer),
+        "lead": values(proposal.lead_organization),
+        "units": [(values(u), values(u.organization)) for u in proposal.units.all()],
+        "team": [
+            (values(m), values(m.person), values(m.unit), values(m.unit.organization)) for m in proposal.team.all()
+        ],
+        "commitments": [(values(c), values(c.target)) for c in proposal.commitments.all()],
+        "milestones": [values(m) for m in proposal.milestones.all()],
+        "budget": [values(b) for b in proposal.budget_lines.all()],
+        "attachments": [values(a) for a in proposal.attachments.all()],
+        "targets": [values(t) for t in call.targets.all()],
+        "co_issuers": [values(o) for o in call.co_issuers.all()],
+    }
+
+
+@pytest.fixture
+def rich(call, lead_applicant):
+    """Several rows in every list, a co-issuer, and a removed attachment the content leaves out."""
+    members = [OrganizationFactory() for _ in range(3)]
+    call.co_issuers.add(OrganizationFactory(), OrganizationFactory())
+    proposal = complete_proposal(
+        call,
+        lead_applicant,
+        members=members,
+        team=[(new_person_id(), "", org) for org in members],
+        attachments=[AttachmentKind.INTEGRITY_PLEDGE, AttachmentKind.MATCHING_FUNDS]
+        + [AttachmentKind.CONSORTIUM_AGREEMENT, AttachmentKind.OTHER, AttachmentKind.OTHER],
+    )
+    removed = proposal.attachments.filter(kind=AttachmentKind.OTHER).first()
+    Attachment.objects.filter(pk=removed.pk).update(removed_at=timezone.now())
+    return proposal
+
+
+def test_load_gives_what_with_content_gives(rich, django_assert_num_queries):
+    expected = tree(Proposal.objects.with_content().get(pk=rich.pk))
+    with django_assert_num_queries(9):  # the proposal with its joins, then one query per list
+        loaded = content.load(rich.pk)
+    with django_assert_num_queries(0):  # everything is in place: no query to read it
+        got = tree(loaded)
+        snapshot = build_snapshot(loaded)
+    assert got == expected
+    assert len(got["units"]) == 4 and len(got["team"]) == 4 and len(got["co_issuers"]) == 2
+    assert len(got["attachments"]) == 4  # the removed one left out
+    assert snapshot == build_snapshot(Proposal.objects.with_content().get(pk=rich.pk))
+
+
+def test_a_second_load_reads_changes_and_answers_from_the_same_sql(rich, lead_applicant):
+    content.load(rich.pk)
+    services.update_basics(actor=lead_applicant, proposal=rich, summary="改过的摘要")
+    Attachment.objects.filter(proposal=rich).update(removed_at=timezone.now())
+    loaded = content.load(rich.pk)
+    assert loaded.summary == "改过的摘要"
+    assert list(loaded.attachments.all()) == []
+
+
+def test_rows_point_back_to_their_owner_and_further_filters_query_under_the_same_condition(
+    rich, django_assert_num_queries
+):
+    loaded = content.load(rich.pk)
+    with django_assert_num_queries(0):
+        assert all(u.proposal is loaded for u in loaded.units.all())
+        assert all(t.call is loaded.call for t in loaded.call.targets.all())
+    with django_assert_num_queries(1):
+        # A filter on a loaded list asks the database, within the proposal and the list's condition.
+        assert loaded.attachments.filter(kind=AttachmentKind.OTHER).count() == 1
+    assert loaded.units.filter(role="member").count() == 3
+
+
+def test_locked_load_counts_submissions(rich, lead_applicant):
+    with transaction.atomic():
+        assert content.load(rich.pk, lock=True, count_submissions=True).submission_count == 0
+    services.submit_proposal(actor=lead_applicant, proposal=rich)
+    with transaction.atomic():
+        locked = content.load(rich.pk, lock=True, count_submissions=True)
+    assert locked.submission_count == 1
+    assert locked.status == "submitted"
+    assert tree(locked) == tree(Proposal.objects.with_content().get(pk=rich.pk))
+
+
+def test_types_come_back_as_the_orm_converts_them(rich):
+    loaded = content.load(rich.pk)
+    reference = Proposal.objects.with_content().get(pk=rich.pk)
+    pairs = [
+        (loaded.call.deadline, reference.call.deadline),  # an aware datetime, also on SQLite
+        (loaded.eligibility, reference.eligibility),  # JSON
+        (loaded.budget_lines.all()[0].amount, reference.budget_lines.all()[0].amount),  # Decimal
+    ]
+    for got, expected in pairs:
+        assert type(got) is type(expected) and got == expected
+    assert loaded.call.deadline - timezone.now() > timedelta(0)
+
+
+def test_a_missing_proposal_is_none(db):
+    assert content.load(987654321) is None
