@@ -51,24 +51,29 @@ def prefetches():
     return lookups
 
 
-def load(pk, *, lock: bool = False, count_submissions: bool = False, using: str | None = None):
-    """The proposal with its content, or None. lock=True locks the proposal's row (only that row:
-    see proposals.services._lock); count_submissions=True sets ``submission_count``."""
+def load(pk, *, lists: bool = True, lock: bool = False, count_submissions: bool = False, using: str | None = None):
+    """The proposal with its call, programme, issuer and lead unit, and with lists=True its content
+    (CONTENT); None if there is no such proposal. lock=True locks the proposal's row (only that
+    row: see proposals.services._lock); count_submissions=True sets ``submission_count``."""
     from proposals.models import Proposal
 
-    using = using or router.db_for_read(Proposal)
-    compiled = _compiled(using, lock, count_submissions)
+    using = using or (router.db_for_write if lock else router.db_for_read)(Proposal)
     connection = connections[using]
-    rows = compiled[0].run(connection, pk)
+    key = (using, connection.vendor)
+    query = _compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))
+    rows = query.run(connection, pk)
     if not rows:
         return None
-    root = compiled[0].build(using, rows[0])
+    root = query.build(using, rows[0])
     if count_submissions:
         root.submission_count = rows[0][-1]
-    for (owner_path, relation, _joins, condition), query in zip(CONTENT, compiled[1:], strict=True):
-        owner = root.call if owner_path else root
-        objects = [query.build(using, row) for row in query.run(connection, owner.pk)]
-        _remember_list(owner, relation, objects, condition)
+    if lists:
+        for part in CONTENT:
+            query = _compiled(key + part[:2], lambda part=part: _list_query(using, *part))
+            owner = root.call if part[0] else root
+            _remember_list(
+                owner, part[1], [query.build(using, row) for row in query.run(connection, owner.pk)], part[3]
+            )
     return root
 
 
@@ -127,13 +132,12 @@ class _Query:
 _cache: dict = {}
 
 
-def _compiled(using, lock, count_submissions) -> list:
-    key = (using, connections[using].vendor, lock, count_submissions)
-    if key not in _cache:
-        _cache[key] = [_root_query(using, lock, count_submissions)] + [
-            _list_query(using, owner, relation, joins, condition) for owner, relation, joins, condition in CONTENT
-        ]
-    return _cache[key]
+def _compiled(key, compile_query) -> "_Query":
+    """The query compiled once per key (database alias and vendor, and what it loads)."""
+    query = _cache.get(key)
+    if query is None:
+        query = _cache[key] = compile_query()
+    return query
 
 
 def _root_query(using, lock, count_submissions) -> _Query:

@@ -15,8 +15,7 @@ import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -56,23 +55,17 @@ def queue_mail(proposal_id: int, event: str) -> None:
 
 
 def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool = False) -> Proposal:
-    """The proposal's row, locked, with its call and programme; with content=True also everything
-    the eligibility rules and the snapshot read (loaded after the lock, so consistent with it:
-    every change to the content locks this row first). count_submissions=True adds
+    """The proposal's row, locked, with its call, programme, issuer and lead unit; with content=True
+    also everything the eligibility rules and the snapshot read (loaded after the lock, so consistent
+    with it: every change to the content locks this row first). count_submissions=True adds
     ``submission_count`` (its submissions so far) to the same query."""
     # Only the proposal's row (of=self): locking the joined call and programme rows too would make
     # every save wait for the submits of the whole programme (a submit locks its proposal, then the
     # programme for the limit race) and deadlock against them.
-    if content:
-        locked = load_content(proposal.pk, lock=True, count_submissions=count_submissions)
-        if locked is None:
-            raise Proposal.DoesNotExist(f"No proposal {proposal.pk}.")
-        return locked
-    locked = Proposal.objects.select_for_update(of=("self",)).select_related("call__programme")
-    if count_submissions:
-        counted = Submission.objects.filter(proposal=OuterRef("pk")).order_by().values("proposal")
-        locked = locked.annotate(submission_count=Coalesce(Subquery(counted.annotate(n=Count("pk")).values("n")), 0))
-    return locked.get(pk=proposal.pk)
+    locked = load_content(proposal.pk, lists=content, lock=True, count_submissions=count_submissions)
+    if locked is None:
+        raise Proposal.DoesNotExist(f"No proposal {proposal.pk}.")
+    return locked
 
 
 def _editable(actor, proposal: Proposal) -> Proposal:

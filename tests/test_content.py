@@ -122,3 +122,14 @@ def test_types_come_back_as_the_orm_converts_them(rich):
 
 def test_a_missing_proposal_is_none(db):
     assert content.load(987654321) is None
+
+
+def test_without_lists_only_the_proposal_row_and_its_joins_are_loaded(rich, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        light = content.load(rich.pk, lists=False)
+    reference = tree(Proposal.objects.with_content().get(pk=rich.pk))
+    with django_assert_num_queries(0):
+        assert values(light) == reference["proposal"] and values(light.call.programme) == reference["programme"]
+        assert values(light.lead_organization) == reference["lead"] and values(light.call.issuer) == reference["issuer"]
+    with django_assert_num_queries(1):  # the lists are read on demand
+        assert len(light.units.all()) == 4

@@ -600,3 +600,18 @@ def test_navigation_and_call_page_links(cast, client_for):
     assert 'data-testid="nav-draws"' not in issuer_html and "/reviews/calls/" not in issuer_html
     expert_html = client_for(cast["assigned_expert"]).get("/calls/").content.decode()
     assert 'data-testid="nav-my-reviews"' in expert_html and 'data-testid="nav-draws"' not in expert_html
+
+
+@pytest.mark.django_db
+def test_the_menu_follows_the_rules_the_pages_check_not_admin_site_permissions(cast, client_for):
+    # A Django-admin permission does not open the draws page (it checks rules.has_perm), so the
+    # menu does not offer it either; and reading the menu asks the database nothing about it.
+    from django.contrib.auth.models import Permission
+
+    issuer = cast["issuer"]
+    issuer.user_permissions.add(Permission.objects.get(codename="view_draw"))
+    client = client_for(issuer)
+    assert client.get("/reviews/").status_code == 403
+    html = client.get("/calls/").content.decode()
+    assert 'data-testid="nav-draws"' not in html
+    assert client_for(cast["administrator"]).get("/reviews/").status_code == 200

@@ -1,8 +1,17 @@
 from datetime import timedelta
 
+import rules
 from django import template
 
 register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def may(context, permission: str) -> bool:
+    """rules.has_perm(permission, user), as the views check it: the menu shows exactly the links
+    whose pages would open. ({{ perms }} would also ask Django's model backend — two queries on
+    every page — about admin-site permissions that no view here uses.)"""
+    return rules.has_perm(permission, context["user"])
 
 
 @register.filter
