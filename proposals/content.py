@@ -8,13 +8,13 @@ that compilation cost five times what PostgreSQL spent answering them (15.5 ms a
 the database), on every page of the deadline surge.
 
 ``load`` compiles each query once (per database alias and process) with a stand-in id, keeps its
-SQL, parameters and the ORM's value converters, and on each load runs the SQL with the real id and
-builds the instances with ``Model.from_db``. It leaves them as ``with_content()`` leaves them:
-joined rows in the related-object caches, the lists in the prefetch caches (an ordinary related
-queryset holding the rows), each list row pointing back to its owner. ``tests/test_content.py``
-compares the two on every backend the suite runs on; the private parts of Django used here (the
-compiler's select list and converters, the prefetch cache) are the ones the prefetching queryset
-itself uses.
+SQL, parameters and the ORM's value converters, and on each load runs the SQL with the real id (on
+PostgreSQL all of it in one pipeline: one round trip) and builds the instances with
+``Model.from_db``. It leaves them as ``with_content()`` leaves them: joined rows in the
+related-object caches, the lists in the prefetch caches (an ordinary related queryset holding the
+rows), each list row pointing back to its owner. ``tests/test_content.py`` compares the two on
+every backend the suite runs on; the private parts of Django used here (the compiler's select list
+and converters, the prefetch cache) are the ones the prefetching queryset itself uses.
 """
 
 from dataclasses import dataclass
@@ -60,21 +60,39 @@ def load(pk, *, lists: bool = True, lock: bool = False, count_submissions: bool 
     using = using or (router.db_for_write if lock else router.db_for_read)(Proposal)
     connection = connections[using]
     key = (using, connection.vendor)
-    query = _compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))
-    rows = query.run(connection, pk)
-    if not rows:
-        return None
-    root = query.build(using, rows[0])
-    if count_submissions:
-        root.submission_count = rows[0][-1]
+    queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:
-        for part in CONTENT:
-            query = _compiled(key + part[:2], lambda part=part: _list_query(using, *part))
-            owner = root.call if part[0] else root
-            _remember_list(
-                owner, part[1], [query.build(using, row) for row in query.run(connection, owner.pk)], part[3]
-            )
+        queries += [_compiled(key + part[:2], lambda part=part: _list_query(using, *part)) for part in CONTENT]
+    results = _run(connection, queries, pk)
+    if not results[0]:
+        return None
+    root = queries[0].build(using, results[0][0])
+    if count_submissions:
+        root.submission_count = results[0][0][-1]
+    lists_loaded = zip(CONTENT, queries[1:], results[1:], strict=False)  # nothing without lists
+    for (owner_path, relation, _joins, condition), query, rows in lists_loaded:
+        owner = root.call if owner_path else root
+        _remember_list(owner, relation, [query.build(using, row) for row in rows], condition)
     return root
+
+
+def _run(connection, queries, pk) -> list:
+    """Each query's rows. Every query takes the proposal's id, so on PostgreSQL they go in one
+    pipeline: one round trip instead of one each, run one after the other by the server, all after
+    the first one's lock (when it takes one) and each reading what is committed when it starts."""
+    cursors = [connection.cursor() for _ in queries]
+    try:
+        if connection.vendor == "postgresql" and len(queries) > 1:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for query, cursor in zip(queries, cursors, strict=True):
+                    query.send(cursor, pk)
+        else:
+            for query, cursor in zip(queries, cursors, strict=True):
+                query.send(cursor, pk)
+        return [query.fetch(cursor, connection) for query, cursor in zip(queries, cursors, strict=True)]
+    finally:
+        for cursor in cursors:
+            cursor.close()
 
 
 # --- compiling ---------------------------------------------------------------------------------
@@ -97,13 +115,14 @@ class _Query:
     converters: list  # (position, [converter], expression), as the ORM applies them
     nodes: list
 
-    def run(self, connection, pk) -> list:
+    def send(self, cursor, pk) -> None:
         params = list(self.params)
         for i in self.stand_in_at:
             params[i] = pk
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, params)
-            rows = cursor.fetchall()
+        cursor.execute(self.sql, params)
+
+    def fetch(self, cursor, connection) -> list:
+        rows = cursor.fetchall()
         if not self.converters:
             return rows
         converted = []
@@ -156,13 +175,17 @@ def _root_query(using, lock, count_submissions) -> _Query:
 
 
 def _list_query(using, owner_path, relation, joins, condition) -> _Query:
+    """A list's rows selected by the proposal's id (the call's lists through the call's proposals),
+    in the order of their model, as the prefetch and the related manager give them."""
     from proposals.models import Proposal
 
     owner_model = _owner_model(Proposal, owner_path)
-    # The relation's own manager on a stand-in owner: its filter, joins and order, as a prefetch has them.
-    queryset = getattr(owner_model(pk=_STAND_IN), relation).using(using).all()
-    related = owner_model._meta.get_field(relation).related_model
-    return _compile(_where(queryset, condition), _nodes(related, joins), [])
+    field = owner_model._meta.get_field(relation)
+    to_proposal = field.related_query_name() if field.many_to_many else field.field.name
+    if owner_path:
+        to_proposal += "__" + Proposal._meta.get_field(owner_path).related_query_name()
+    queryset = field.related_model._default_manager.using(using).filter(**{to_proposal: _STAND_IN})
+    return _compile(_where(queryset, condition), _nodes(field.related_model, joins), [])
 
 
 def _nodes(model, joins) -> list:

@@ -133,3 +133,18 @@ def test_without_lists_only_the_proposal_row_and_its_joins_are_loaded(rich, djan
         assert values(light.lead_organization) == reference["lead"] and values(light.call.issuer) == reference["issuer"]
     with django_assert_num_queries(1):  # the lists are read on demand
         assert len(light.units.all()) == 4
+
+
+def test_a_failed_load_raises_djangos_error_and_the_connection_goes_on(rich):
+    # On PostgreSQL the queries go in one pipeline: an error comes back when it is synced, and must
+    # arrive as Django's exception (so callers' handlers and the atomic block see it) and leave the
+    # connection usable.
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the pipeline is PostgreSQL's")
+    with pytest.raises(DatabaseError), transaction.atomic():
+        content.load("not a number")
+    assert content.load(rich.pk).pk == rich.pk
+    with transaction.atomic():
+        assert content.load(rich.pk, lock=True).pk == rich.pk
