@@ -7,6 +7,7 @@ class ProposalsConfig(AppConfig):
     verbose_name = _("Proposals")
 
     def ready(self):
+        import config.deferred  # noqa: F401  (connects to the request signals before the first request)
         from proposals.panels import register_panels
 
         register_panels()

@@ -23,6 +23,7 @@ from accounts.models import Organization
 from audit.services import record, snapshot
 from calls.models import Call, Programme
 from calls.services import close_if_due
+from config.deferred import after_response
 from proposals import eligibility
 from proposals.choices import AttachmentKind, FundingSource, ProposalStatus, TeamRole, UnitRole
 from proposals.content import load as load_content
@@ -48,10 +49,11 @@ class TransitionError(ValidationError):
 
 
 def queue_mail(proposal_id: int, event: str) -> None:
-    """E-mail the lead unit about ``event`` once the current transaction commits."""
+    """E-mail the lead unit about ``event`` once the current transaction commits (queued after the
+    answer is sent: config.deferred)."""
     from proposals.tasks import notify_task
 
-    transaction.on_commit(lambda: notify_task.delay(proposal_id, event))
+    transaction.on_commit(lambda: after_response(lambda: notify_task.delay(proposal_id, event)))
 
 
 def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool = False) -> Proposal:
