@@ -592,6 +592,12 @@ def latencies(applicants, kinds) -> list[float]:
     return [r.seconds for a in applicants for k, r in a.log if k in kinds and r.status is not None]
 
 
+def outcome_latencies(applicants, kind: str, outcome: str) -> list[float]:
+    """The latencies of one kind of POST that ended one way (a late save answers with the whole
+    form and its error, an accepted submit commits, a late one rolls back)."""
+    return [r.seconds for a in applicants if a.outcome.get(kind) == outcome for k, r in a.log if k == kind]
+
+
 def describe(name: str, values: list[float]) -> str:
     return (
         f"{name:<22} n={len(values):>3}  p50={ms(percentile(values, 50)):>5} ms  "
@@ -777,7 +783,11 @@ def main() -> int:
           f"submits {submits.count('accepted')} accepted / {submits.count('refused')} refused late")  # fmt: skip
     print(describe("login POST", latencies(applicants, {"login"})))
     print(describe("save POST", latencies(applicants, {"save"})))
+    for outcome in ("saved", "refused"):
+        print(describe(f"  {outcome}", outcome_latencies(applicants, "save", outcome)))
     print(describe("submit POST", latencies(applicants, {"submit"})))
+    for outcome in ("accepted", "refused"):
+        print(describe(f"  {outcome}", outcome_latencies(applicants, "submit", outcome)))
     print(describe("save+submit", surge))
     print(describe("floor POST", floor_times))
     errors = [f"{a.username}: {e}" for a in applicants for e in a.errors]

@@ -24,6 +24,8 @@ from django.db import connections, router
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 
+from config.prepared import STAND_INS, Compiled, compile_values
+
 # The joins of the proposal row, then each list: (owner, relation, joins of its rows, condition).
 ROOT_JOINS = ("call__programme", "call__issuer", "lead_organization")
 CONTENT = (
@@ -36,7 +38,7 @@ CONTENT = (
     ("call", "targets", (), None),
     ("call", "co_issuers", (), None),
 )
-_STAND_IN = -7_340_211  # an id no row has: its place among a query's parameters is where the id goes
+_STAND_IN = STAND_INS[0]  # where the proposal's id goes (config.prepared)
 
 
 def prefetches():
@@ -109,32 +111,14 @@ class _Node:
 
 @dataclass
 class _Query:
-    sql: str
-    params: list
-    stand_in_at: list
-    converters: list  # (position, [converter], expression), as the ORM applies them
+    compiled: Compiled  # selects the rows of one proposal: its id is the one argument
     nodes: list
 
     def send(self, cursor, pk) -> None:
-        params = list(self.params)
-        for i in self.stand_in_at:
-            params[i] = pk
-        cursor.execute(self.sql, params)
+        self.compiled.send(cursor, (pk,))
 
     def fetch(self, cursor, connection) -> list:
-        rows = cursor.fetchall()
-        if not self.converters:
-            return rows
-        converted = []
-        for row in rows:
-            row = list(row)
-            for position, functions, expression in self.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
-            converted.append(row)
-        return converted
+        return self.compiled.fetch(cursor, connection)
 
     def build(self, using, row):
         objects = []
@@ -212,19 +196,7 @@ def _compile(queryset, nodes, extra) -> _Query:
         node.start = len(names)
         node.attnames = tuple(f.attname for f in node.model._meta.concrete_fields)
         names += ["__".join((*node.path, attname)) for attname in node.attnames]
-    compiler = queryset.values_list(*names, *extra).query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
-    converters = compiler.get_converters([column[0] for column in compiler.select[: compiler.col_count]])
-    stand_in_at = [i for i, p in enumerate(params) if p == _STAND_IN]
-    if not stand_in_at:
-        raise ImproperlyConfigured(f"The id is not a parameter of {sql}.")
-    return _Query(
-        sql=sql,
-        params=list(params),
-        stand_in_at=stand_in_at,
-        converters=[(i, functions, expression) for i, (functions, expression) in converters.items()],
-        nodes=nodes,
-    )
+    return _Query(compile_values(queryset.values_list(*names, *extra), 1), nodes)
 
 
 # --- helpers -----------------------------------------------------------------------------------

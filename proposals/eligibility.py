@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import OrganizationType
+from config.prepared import Prepared
 from proposals.choices import ACTIVE_STATUSES, AttachmentKind, FundingSource, TeamRole, UnitRole
 
 RESEARCH_TYPES = {OrganizationType.INSTITUTE, OrganizationType.UNIVERSITY, OrganizationType.NEW_RND}
@@ -245,22 +246,34 @@ def check_not_issuer(proposal, call, programme):
     return [("unit_is_issuer", {"unit": u.organization.name}) for u in _units(proposal) if u.organization_id in issuers]
 
 
-def check_limits(proposal, call, programme):
-    """限项 across the programme year. At submit this runs under the programme lock."""
+def _team_elsewhere(proposal_id, programme_id):
+    """The places of this proposal's people in the programme's other active proposals."""
     from proposals.models import TeamMember
 
+    team = TeamMember.objects.filter(proposal_id=proposal_id).values("person_id")
+    return (
+        TeamMember.objects.filter(
+            person_id__in=team, proposal__call__programme_id=programme_id, proposal__status__in=ACTIVE_STATUSES
+        )
+        .exclude(proposal_id=proposal_id)
+        .values_list("person_id", "role", "proposal__call__code", "proposal__title")
+    )
+
+
+# Runs on every check and submit, with two ids: compiled once (config.prepared).
+TEAM_ELSEWHERE = Prepared(_team_elsewhere, model="proposals.TeamMember")
+
+
+def check_limits(proposal, call, programme):
+    """限项 across the programme year. At submit this runs under the programme lock (and the
+    proposal's, so its team as stored is the team loaded)."""
     people = {m.person_id: m for m in proposal.team.all()}
     if not people:
         return []
-    others = (
-        TeamMember.objects.filter(
-            person_id__in=people, proposal__call__programme_id=programme.pk, proposal__status__in=ACTIVE_STATUSES
-        )
-        .exclude(proposal_id=proposal.pk)
-        .values_list("person_id", "role", "proposal__call__code", "proposal__title")
-    )
     as_pi, anywhere = {}, {}
-    for person_id, role, code, title in others:
+    for person_id, role, code, title in TEAM_ELSEWHERE.rows(proposal.pk, programme.pk):
+        if person_id not in people:  # the team changed since it was loaded (a page, not a submit)
+            continue
         anywhere.setdefault(person_id, []).append(f"{code}《{title}》")
         if role == TeamRole.PI:
             as_pi.setdefault(person_id, []).append(f"{code}《{title}》")
