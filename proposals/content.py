@@ -53,28 +53,43 @@ def prefetches():
     return lookups
 
 
-def load(pk, *, lists: bool = True, lock: bool = False, count_submissions: bool = False, using: str | None = None):
+def load(
+    pk,
+    *,
+    lists: bool = True,
+    lock: bool = False,
+    count_submissions: bool = False,
+    lock_programme: bool = False,
+    using: str | None = None,
+):
     """The proposal with its call, programme, issuer and lead unit, and with lists=True its content
     (CONTENT); None if there is no such proposal. lock=True locks the proposal's row (only that
-    row: see proposals.services._lock); count_submissions=True sets ``submission_count``."""
+    row: see proposals.services._lock); count_submissions=True sets ``submission_count``;
+    lock_programme=True then locks the call's programme row and reads it again, after the content,
+    so the rules read the programme's settings as locked."""
     from proposals.models import Proposal
 
-    using = using or (router.db_for_write if lock else router.db_for_read)(Proposal)
+    using = using or (router.db_for_write if lock or lock_programme else router.db_for_read)(Proposal)
     connection = connections[using]
     key = (using, connection.vendor)
     queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:
         queries += [_compiled(key + part[:2], lambda part=part: _list_query(using, *part)) for part in CONTENT]
+    if lock_programme:
+        queries.append(_compiled(key + ("programme",), lambda: _programme_query(using)))
     results = _run(connection, queries, pk)
     if not results[0]:
         return None
     root = queries[0].build(using, results[0][0])
     if count_submissions:
         root.submission_count = results[0][0][-1]
-    lists_loaded = zip(CONTENT, queries[1:], results[1:], strict=False)  # nothing without lists
-    for (owner_path, relation, _joins, condition), query, rows in lists_loaded:
-        owner = root.call if owner_path else root
-        _remember_list(owner, relation, [query.build(using, row) for row in rows], condition)
+    if lists:
+        loaded = zip(CONTENT, queries[1 : 1 + len(CONTENT)], results[1 : 1 + len(CONTENT)], strict=True)
+        for (owner_path, relation, _joins, condition), query, rows in loaded:
+            owner = root.call if owner_path else root
+            _remember_list(owner, relation, [query.build(using, row) for row in rows], condition)
+    if lock_programme:
+        root.call.programme = queries[-1].build(using, results[-1][0])
     return root
 
 
@@ -156,6 +171,13 @@ def _root_query(using, lock, count_submissions) -> _Query:
         queryset = queryset.annotate(submission_count=Coalesce(number, 0))
         extra = ["submission_count"]
     return _compile(queryset, _nodes(Proposal, ROOT_JOINS), extra)
+
+
+def _programme_query(using) -> _Query:
+    from calls.models import Programme
+
+    queryset = Programme._default_manager.using(using).filter(calls__proposals=_STAND_IN).order_by()
+    return _compile(queryset.select_for_update(of=("self",)), _nodes(Programme, ()), [])
 
 
 def _list_query(using, owner_path, relation, joins, condition) -> _Query:

@@ -56,15 +56,20 @@ def queue_mail(proposal_id: int, event: str) -> None:
     transaction.on_commit(lambda: after_response(lambda: notify_task.delay(proposal_id, event)))
 
 
-def _lock(proposal: Proposal, *, content: bool = False, count_submissions: bool = False) -> Proposal:
+def _lock(
+    proposal: Proposal, *, content: bool = False, count_submissions: bool = False, lock_programme: bool = False
+) -> Proposal:
     """The proposal's row, locked, with its call, programme, issuer and lead unit; with content=True
     also everything the eligibility rules and the snapshot read (loaded after the lock, so consistent
     with it: every change to the content locks this row first). count_submissions=True adds
-    ``submission_count`` (its submissions so far) to the same query."""
+    ``submission_count`` (its submissions so far) to the same query; lock_programme=True then locks
+    the programme's row too (always after the proposal's: the order every submit takes them in)."""
     # Only the proposal's row (of=self): locking the joined call and programme rows too would make
     # every save wait for the submits of the whole programme (a submit locks its proposal, then the
     # programme for the limit race) and deadlock against them.
-    locked = load_content(proposal.pk, lists=content, lock=True, count_submissions=count_submissions)
+    locked = load_content(
+        proposal.pk, lists=content, lock=True, count_submissions=count_submissions, lock_programme=lock_programme
+    )
     if locked is None:
         raise Proposal.DoesNotExist(f"No proposal {proposal.pk}.")
     return locked
@@ -503,15 +508,15 @@ def _submit(actor, proposal: Proposal) -> Proposal:
     with transaction.atomic():
         # The proposal first, locked and loaded in one go: the rules and the snapshot read exactly
         # what is locked (the version number too: a submission of this proposal locks this row first).
-        locked = _lock(proposal, content=True, count_submissions=True)
+        # Then, after the content, the programme, for the application-limit rule (限项), which reads
+        # the other proposals of the programme year: the submissions of a programme wait on each
+        # other for the rules and the writes, not for loading each one's content. Every rule reads
+        # the settings as locked.
+        locked = _lock(proposal, content=True, count_submissions=True, lock_programme=True)
         if locked.status not in rule.sources:
             raise TransitionError(_("This proposal cannot be submitted now."), code="state")
         if not rule.allowed.test(actor, locked):
             raise PermissionDenied
-        # Then the programme, for the application-limit rule (限项), which reads the other proposals of
-        # the programme year: the submissions of a programme wait on each other for the rules and
-        # the writes, not for loading each one's content. Every rule reads the settings as locked.
-        locked.call.programme = Programme.objects.select_for_update().get(pk=call.programme_id)
         results = eligibility.evaluate(locked)
         stored = [r.as_json() for r in results]
         failed = [r for r in stored if not r["ok"]]

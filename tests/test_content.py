@@ -148,3 +148,13 @@ def test_a_failed_load_raises_djangos_error_and_the_connection_goes_on(rich):
     assert content.load(rich.pk).pk == rich.pk
     with transaction.atomic():
         assert content.load(rich.pk, lock=True).pk == rich.pk
+
+
+def test_the_programme_can_be_locked_after_the_content(rich, django_assert_num_queries):
+    programme = rich.call.programme
+    type(programme).objects.filter(pk=programme.pk).update(person_proposal_limit=7)
+    with transaction.atomic(), django_assert_num_queries(10):  # the nine, then the programme's row
+        locked = content.load(rich.pk, lock=True, lock_programme=True)
+    assert locked.call.programme.pk == programme.pk
+    assert locked.call.programme.person_proposal_limit == 7  # read as locked, not as first joined
+    assert tree(locked) == tree(Proposal.objects.with_content().get(pk=rich.pk))

@@ -743,26 +743,6 @@ def test_recheck_loads_the_content_of_all_proposals_at_once(call, administrator,
 
 
 # --- submit: the rules read the programme as locked ---------------------------------------------------
-def test_a_submit_reads_the_programme_settings_as_locked(proposal, lead_applicant, programme, monkeypatch):
-    """The proposal is loaded before the programme is locked: settings changed in between are the
-    ones the rules apply (here the matching ratio goes up and the submit is refused for it)."""
-    load = services._lock
-
-    def load_then_change_the_programme(*args, **kwargs):
-        locked = load(*args, **kwargs)
-        set_programme(programme, matching_ratio=Decimal("2.50"))
-        return locked
-
-    monkeypatch.setattr(services, "_lock", load_then_change_the_programme)
-    with pytest.raises(TransitionError):
-        submit(proposal, lead_applicant)
-    stored = fresh(proposal)
-    assert stored.status == ProposalStatus.DRAFT and not Submission.objects.filter(proposal=proposal).exists()
-    failed = [r for r in stored.eligibility if not r["ok"]]
-    assert [r["rule"] for r in failed] == ["matching"]
-    assert failed[0]["problems"][0]["params"]["required"] == "2.50"
-
-
 def test_a_resubmission_is_numbered_after_the_earlier_ones(proposal, lead_applicant, administrator):
     submit(proposal, lead_applicant)
     services.return_for_correction(actor=administrator, proposal=fresh(proposal), reason="补充材料")

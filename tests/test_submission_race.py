@@ -262,3 +262,58 @@ def test_editing_a_draft_locks_only_the_proposal_not_its_programme():
     finally:
         release.set()
         saver.join(10)
+
+
+def test_a_submit_waits_for_the_programme_and_applies_its_settings_as_locked():
+    """An administrator's change to the programme holds its row; a submit loads its content, waits
+    for the programme's row, and applies the settings as committed: here a matching ratio that the
+    proposal no longer meets, so it is refused for that and stays a draft."""
+    from decimal import Decimal
+
+    from django.db import connections, transaction
+
+    from calls.models import Programme
+
+    lead = applicant_for(OrganizationFactory())
+    proposal = complete_proposal(open_call(), lead)
+    holding, release = threading.Event(), threading.Event()
+    outcome = {}
+
+    def change_settings():
+        try:
+            with transaction.atomic():
+                programme = Programme.objects.select_for_update().get(pk=proposal.call.programme_id)
+                programme.matching_ratio = Decimal("2.50")
+                programme.save(update_fields=["matching_ratio"])
+                holding.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    def submitting():
+        try:
+            submit_proposal(actor=lead, proposal=proposal)
+            outcome["submitted"] = True
+        except TransitionError as exc:
+            outcome["refused"] = exc
+        finally:
+            connections.close_all()
+
+    admin = threading.Thread(target=change_settings)
+    admin.start()
+    submitter = threading.Thread(target=submitting)
+    try:
+        assert holding.wait(10)
+        submitter.start()
+        time.sleep(0.5)
+        assert submitter.is_alive()  # waiting for the programme's row
+    finally:
+        release.set()
+        admin.join(10)
+        submitter.join(10)
+    assert "refused" in outcome, outcome
+    stored = Proposal.objects.get(pk=proposal.pk)
+    assert stored.status == ProposalStatus.DRAFT and not Submission.objects.filter(proposal=proposal).exists()
+    failed = [r for r in stored.eligibility if not r["ok"]]
+    assert [r["rule"] for r in failed] == ["matching"]
+    assert failed[0]["problems"][0]["params"]["required"] == "2.50"
