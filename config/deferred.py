@@ -8,7 +8,10 @@ safe than with ``transaction.on_commit`` alone — a process that dies after the
 queued work either way — and a failed publish is logged instead of turning a committed change into
 an error page. Outside a request (shell, Celery worker, tests calling services) the work runs at once.
 
-Only for work whose outcome the answer does not show; keep using on_commit for anything else.
+Only for work whose outcome the answer does not show; keep using on_commit for anything else. The
+work runs after Django has closed the request's database connection (request_finished), so work
+that reads the database (eager Celery in the embedded default, the avoidance sync's broker-down
+fallback) opens one, kept or closed at the start of the next request as DB_CONN_MAX_AGE says.
 """
 
 import logging
@@ -30,11 +33,18 @@ def after_response(work) -> None:
 
 
 def _start(**kwargs) -> None:
+    # Work left from a request whose response was never closed (a streamed test response nobody
+    # read) runs now rather than being dropped.
+    _run(getattr(_state, "pending", None) or [])
     _state.pending = []
 
 
 def _finish(**kwargs) -> None:
     pending, _state.pending = getattr(_state, "pending", None) or [], None
+    _run(pending)
+
+
+def _run(pending) -> None:
     for work in pending:
         try:
             work()

@@ -67,6 +67,15 @@ def compile_values(queryset, arguments: int) -> Compiled:
     )
 
 
+def fits(connection, value) -> bool:
+    """Whether an id can be a parameter at all: an integer beyond the database's 64-bit range
+    matches no row, but SQLite's driver raises OverflowError for it instead of finding nothing."""
+    if not isinstance(value, int):
+        return True  # anything else is the database's to refuse
+    low, high = connection.ops.integer_field_range("BigAutoField")
+    return low <= value <= high
+
+
 class Prepared:
     """``build(*stand_ins)`` returns the values_list queryset; ``rows(*ids)`` runs it with ids.
     ``model`` ("app_label.Model") picks the database, as the queryset's model would."""
@@ -86,6 +95,8 @@ class Prepared:
     def rows(self, *ids, using: str | None = None) -> list:
         using = using or router.db_for_read(apps.get_model(self.model))
         connection = connections[using]
+        if not all(fits(connection, value) for value in ids):
+            return []
         compiled = self.compiled(using)
         with connection.cursor() as cursor:
             compiled.send(cursor, ids)

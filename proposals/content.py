@@ -23,8 +23,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.db.transaction import TransactionManagementError
 
-from config.prepared import STAND_INS, Compiled, compile_values
+from config.prepared import STAND_INS, Compiled, compile_values, fits
 
 # The joins of the proposal row, then each list: (owner, relation, joins of its rows, condition).
 ROOT_JOINS = ("call__programme", "call__issuer", "lead_organization")
@@ -71,6 +72,11 @@ def load(
 
     using = using or (router.db_for_write if lock or lock_programme else router.db_for_read)(Proposal)
     connection = connections[using]
+    if not fits(connection, pk):
+        return None
+    if (lock or lock_programme) and connection.get_autocommit():
+        # The ORM refuses this when it compiles a locking query; compiled once, it is checked here.
+        raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
     key = (using, connection.vendor)
     queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:

@@ -347,6 +347,16 @@ def _own_page_cache(monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def _no_request_in_progress():
+    """config.deferred keeps work for the end of a request: a test that leaves a response unclosed
+    must not make the next test's service calls wait for a request that never ends."""
+    from config import deferred
+
+    yield
+    deferred._state.pending = None
+
+
+@pytest.fixture(autouse=True)
 def _private_files(settings, tmp_path):
     """Uploaded and generated files of a test go to its own temporary folder."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"

@@ -150,11 +150,49 @@ def test_a_failed_load_raises_djangos_error_and_the_connection_goes_on(rich):
         assert content.load(rich.pk, lock=True).pk == rich.pk
 
 
-def test_the_programme_can_be_locked_after_the_content(rich, django_assert_num_queries):
+def test_the_programme_is_read_again_as_locked_after_the_content(rich, django_assert_num_queries):
+    # The settings change between the proposal's query (which joins the programme) and the
+    # programme's locking query: the loaded proposal carries the locked row's values.
+    from django.db import connection
+
     programme = rich.call.programme
-    type(programme).objects.filter(pk=programme.pk).update(person_proposal_limit=7)
-    with transaction.atomic(), django_assert_num_queries(10):  # the nine, then the programme's row
+    changed = []
+
+    def change_before_the_programme_lock(execute, sql, params, many, context):
+        if not changed and sql.lstrip().startswith('SELECT "calls_programme"'):  # FOR UPDATE where there are locks
+            changed.append(sql)
+            type(programme).objects.filter(pk=programme.pk).update(person_proposal_limit=7)
+        return execute(sql, params, many, context)
+
+    assert programme.person_proposal_limit != 7
+    with transaction.atomic(), connection.execute_wrapper(change_before_the_programme_lock):
         locked = content.load(rich.pk, lock=True, lock_programme=True)
-    assert locked.call.programme.pk == programme.pk
+    assert changed, "the programme's own query ran"
     assert locked.call.programme.person_proposal_limit == 7  # read as locked, not as first joined
+    assert locked.call.programme.pk == programme.pk
+    with transaction.atomic(), django_assert_num_queries(10):  # the nine, then the programme's row
+        content.load(rich.pk, lock=True, lock_programme=True)
     assert tree(locked) == tree(Proposal.objects.with_content().get(pk=rich.pk))
+
+
+def test_an_id_beyond_any_row_finds_nothing(client_for, lead_applicant):
+    from proposals.eligibility import TEAM_ELSEWHERE
+
+    huge = 2**64
+    assert content.load(huge) is None
+    assert TEAM_ELSEWHERE.rows(huge, 1) == []
+    assert client_for(lead_applicant).get(f"/proposals/{huge}/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_a_locking_load_is_refused_and_a_page_load_works(rich):
+    from django.db import DatabaseError, connection
+    from django.db.transaction import TransactionManagementError
+
+    with pytest.raises(TransactionManagementError):
+        content.load(rich.pk, lock=True)
+    assert tree(content.load(rich.pk)) == tree(Proposal.objects.with_content().get(pk=rich.pk))
+    if connection.vendor == "postgresql":  # the pipeline in autocommit: an error, then the next load
+        with pytest.raises(DatabaseError):
+            content.load("not a number")
+        assert content.load(rich.pk).pk == rich.pk

@@ -32,6 +32,15 @@ def test_inside_a_request_the_work_waits_for_the_response_and_a_failure_is_logge
     assert done == ["first", "third", "later"]
 
 
+def test_work_left_by_a_response_never_closed_runs_when_the_next_request_starts():
+    done = []
+    deferred._start()
+    after_response(lambda: done.append("left"))
+    deferred._start()  # the next request; the previous one's response was never closed
+    assert done == ["left"]
+    deferred._finish()
+
+
 @pytest.mark.django_db(transaction=True)  # real commits: on_commit runs inside the request
 def test_a_submit_queues_its_tasks_after_the_view_has_answered(call, lead_applicant, client_for, monkeypatch):
     proposal = complete_proposal(call, lead_applicant)
