@@ -447,7 +447,8 @@ def check_eligibility(
     checked, authoritatively, when the proposal was submitted. Once submitted,
     a change of the verdict (e.g. a limit breach found later) is audited.
     ``loaded``: the proposal already loaded with Proposal.objects.with_content (a page's, or
-    several at once, see recheck_call); otherwise it is loaded here.
+    several at once, see recheck_call); otherwise it is loaded here. With save, ``loaded`` then
+    holds the verdict and the results as stored, for the page or answer that shows them.
     """
     if loaded is None:
         loaded = eligibility.load_for_check(proposal.pk)
@@ -466,6 +467,7 @@ def check_eligibility(
                     before={"eligible": loaded.eligible},
                     after={"eligible": verdict, "failed_rules": failed},
                 )
+        loaded.eligible, loaded.eligibility = verdict, results
     return results
 
 
