@@ -171,6 +171,18 @@ class User(AbstractUser):
     def has_role(self, role: Role) -> bool:
         return bool(getattr(self, self.ROLE_FIELDS[Role(role)]))
 
+    # Separation of duties: who organises or supervises the review never scores in it.
+    OVERSEER_FIELDS = ("is_administrator", "is_supervisor", "is_superuser")
+
+    @property
+    def oversees_reviews(self) -> bool:
+        return any(getattr(self, field) for field in self.OVERSEER_FIELDS)
+
+    @classmethod
+    def overseers(cls, path: str = "") -> models.Q:
+        """The accounts that oversee reviews, as a filter (``path``: the way to the user, e.g. "user__")."""
+        return models.Q(*((f"{path}{field}", True) for field in cls.OVERSEER_FIELDS), _connector=models.Q.OR)
+
     def clean(self):
         super().clean()
         needs_org = self.is_issuer or self.is_applicant

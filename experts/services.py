@@ -85,8 +85,7 @@ def upsert_expert(*, actor, data: ExpertData, on: date | None = None, refresh: b
     with transaction.atomic():
         user = User.objects.select_for_update().filter(username=data.username).first()
         expert = Expert.objects.select_for_update().filter(user=user).first() if user else None
-        if expert is None and user is not None and (user.is_administrator or user.is_supervisor or user.is_superuser):
-            # Separation of duties: who organises or supervises the review never scores in it.
+        if expert is None and user is not None and user.oversees_reviews:  # separation of duties
             raise ValidationError(
                 {"username": _("%(username)s is an administrator or supervisor account and cannot be an expert.")
                  % {"username": data.username}},

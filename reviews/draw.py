@@ -16,10 +16,11 @@ from datetime import timedelta
 import rules
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from audit.services import record
 from calls.choices import CallStatus
 from experts.models import Expert
@@ -63,8 +64,7 @@ def eligible_pool(call, fields: list[str]) -> list[int]:
     # Experts already drawn for this call are not drawn again ("draw more" brings new people).
     already = set(Invitation.objects.filter(draw__call=call).values_list("expert_id", flat=True))
     pool = []
-    staff = Q(user__is_administrator=True) | Q(user__is_supervisor=True) | Q(user__is_superuser=True)
-    candidates = Expert.objects.filter(active=True).exclude(pk__in=already).exclude(staff)
+    candidates = Expert.objects.filter(active=True).exclude(pk__in=already).exclude(User.overseers("user__"))
     for expert in candidates.prefetch_related("employments"):
         if not set(expert.fields) & set(fields):
             continue
