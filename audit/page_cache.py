@@ -22,6 +22,13 @@ TIMEOUT = 300  # seconds: the bound for changes outside the audit trail
 NAMESPACE = "page"  # tests give each test its own (ids and sequence numbers repeat between tests)
 
 
+def page_number(request) -> str:
+    """The ?page= of a cached page as part of its key: digits only (at most five), "1" otherwise,
+    so no query string can fill the cache with keys of its own."""
+    number = request.GET.get("page", "")
+    return number if number.isdigit() and len(number) < 6 else "1"
+
+
 def _stamp(extra_sql: str, params) -> str:
     # The head's hash too, not only its number: two databases (or a database and a restore of
     # another one) sharing a cache reach the same numbers, never the same chain.

@@ -197,8 +197,7 @@ def queue(request, code):
         # Reloading the page must not run the checks again.
         return redirect("proposals:review_queue", code=call.code)
 
-    number = request.GET.get("page", "")
-    number = number if number.isdigit() and len(number) < 6 else "1"  # part of the cache key: digits only
+    number = page_cache.page_number(request)
     # Cached until the audit head moves (every change the queue shows is audited: submissions,
     # decisions, re-checks, consortium and name changes); the CSRF token goes in afterwards.
     context = page_cache.fetch("review-queue", f"{call.pk}:{call.status}:{number}", lambda: _queue(proposals, number))

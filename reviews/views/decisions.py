@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import StyledFormMixin
+from audit import page_cache
 from calls.choices import CallStatus, NoticeDayKind, SupportMode
 from config.html import url_maker
 from experts import avoidance
@@ -308,8 +309,7 @@ def dashboard_context(call, user, page=None) -> dict:
 @require_GET
 def dashboard(request, code):
     call = get_call_for_draws(request.user, code)
-    page = request.GET.get("page", "")
-    page = page if page.isdigit() and len(page) < 6 else "1"  # the cache key holds it: digits only
+    page = page_cache.page_number(request)
     context = dashboard_cache.fetch(
         call,
         page=page,
