@@ -116,10 +116,14 @@ def record(
 
 # The head row is read and written on every change anyone makes, while it is locked: plain SQL,
 # since the ORM spent longer compiling these two statements than the database took to run them.
+def _head_table():
+    connection = connections[router.db_for_write(AuditHead)]
+    return connection, connection.ops.quote_name(AuditHead._meta.db_table)
+
+
 def _lock_head() -> tuple[int, str]:
     """The head's (last_seq, last_hash), its row locked until the transaction ends."""
-    connection = connections[router.db_for_write(AuditHead)]
-    table = connection.ops.quote_name(AuditHead._meta.db_table)
+    connection, table = _head_table()
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT last_seq, last_hash FROM {table} WHERE id = 1{lock}")  # noqa: S608 (the model's table)
@@ -131,8 +135,7 @@ def _lock_head() -> tuple[int, str]:
 
 
 def _move_head(entry: AuditEntry) -> None:
-    connection = connections[router.db_for_write(AuditHead)]
-    table = connection.ops.quote_name(AuditHead._meta.db_table)
+    connection, table = _head_table()
     with connection.cursor() as cursor:
         sql = f"UPDATE {table} SET last_seq = %s, last_hash = %s WHERE id = 1"  # noqa: S608 (the model's table)
         cursor.execute(sql, [entry.seq, entry.hash])

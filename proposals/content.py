@@ -17,6 +17,7 @@ every backend the suite runs on; the private parts of Django used here (the comp
 and converters, the prefetch cache) are the ones the prefetching queryset itself uses.
 """
 
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
@@ -105,17 +106,20 @@ def _run(connection, queries, pk) -> list:
     the first one's lock (when it takes one) and each reading what is committed when it starts."""
     cursors = [connection.cursor() for _ in queries]
     try:
-        if connection.vendor == "postgresql" and len(queries) > 1:
-            with connection.wrap_database_errors, connection.connection.pipeline():
-                for query, cursor in zip(queries, cursors, strict=True):
-                    query.send(cursor, pk)
-        else:
+        with _pipeline(connection) if connection.vendor == "postgresql" and len(queries) > 1 else nullcontext():
             for query, cursor in zip(queries, cursors, strict=True):
-                query.send(cursor, pk)
-        return [query.fetch(cursor, connection) for query, cursor in zip(queries, cursors, strict=True)]
+                query.compiled.send(cursor, (pk,))
+        return [query.compiled.fetch(cursor, connection) for query, cursor in zip(queries, cursors, strict=True)]
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+@contextmanager
+def _pipeline(connection):
+    """psycopg's pipeline; its errors arrive when it is synced, as Django's exceptions."""
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 # --- compiling ---------------------------------------------------------------------------------
@@ -134,12 +138,6 @@ class _Node:
 class _Query:
     compiled: Compiled  # selects the rows of one proposal: its id is the one argument
     nodes: list
-
-    def send(self, cursor, pk) -> None:
-        self.compiled.send(cursor, (pk,))
-
-    def fetch(self, cursor, connection) -> list:
-        return self.compiled.fetch(cursor, connection)
 
     def build(self, using, row):
         objects = []
