@@ -67,8 +67,10 @@ def load(
     """The proposal with its call, programme, issuer and lead unit, and with lists=True its content
     (CONTENT); None if there is no such proposal. lock=True locks the proposal's row (only that
     row: see proposals.services._lock); count_submissions=True sets ``submission_count``;
-    lock_programme=True then locks the call's programme row and reads it again, after the content,
-    so the rules read the programme's settings as locked."""
+    lock_programme=True then, after the content, reads the call's programme again under a shared
+    lock, so the rules read its settings as locked (a change to them waits for the submits reading
+    them, and they for it), and on PostgreSQL takes the limit locks of the team's people
+    (eligibility.limit_locks_sql)."""
     from proposals.models import Proposal
 
     using = using or (router.db_for_write if lock or lock_programme else router.db_for_read)(Proposal)
@@ -82,8 +84,11 @@ def load(
     queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:
         queries += [_compiled(key + part[:2], lambda part=part: _list_query(using, *part)) for part in CONTENT]
+    programme_at = len(queries)
     if lock_programme:
         queries.append(_compiled(key + ("programme",), lambda: _programme_query(using)))
+        if connection.vendor == "postgresql":
+            queries.append(_compiled(key + ("limit locks",), lambda: _limit_locks_query(connection)))
     results = _run(connection, queries, pk)
     if not results[0]:
         return None
@@ -96,7 +101,7 @@ def load(
             owner = root.call if owner_path else root
             _remember_list(owner, relation, [query.build(using, row) for row in rows], condition)
     if lock_programme:
-        root.call.programme = queries[-1].build(using, results[-1][0])
+        root.call.programme = queries[programme_at].build(using, results[programme_at][0])
     return root
 
 
@@ -178,10 +183,24 @@ def _root_query(using, lock, count_submissions) -> _Query:
 
 
 def _programme_query(using) -> _Query:
+    """The programme's row FOR SHARE: submits hold it side by side; an UPDATE of the programme (its
+    settings) waits for them, and they for it. The ORM knows only FOR UPDATE, so its SQL is changed."""
     from calls.models import Programme
 
     queryset = Programme._default_manager.using(using).filter(calls__proposals=_STAND_IN).order_by()
-    return _compile(queryset.select_for_update(of=("self",)), _nodes(Programme, ()), [])
+    query = _compile(queryset.select_for_update(of=("self",)), _nodes(Programme, ()), [])
+    if connections[using].features.has_select_for_update:
+        sql = query.compiled.sql
+        if sql.count(" FOR UPDATE OF ") != 1:
+            raise ImproperlyConfigured(f"Cannot share-lock the programme: {sql}")
+        query.compiled.sql = sql.replace(" FOR UPDATE OF ", " FOR SHARE OF ")
+    return query
+
+
+def _limit_locks_query(connection) -> _Query:
+    from proposals.eligibility import limit_locks_sql
+
+    return _Query(Compiled(sql=limit_locks_sql(connection), params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
 
 
 def _list_query(using, owner_path, relation, joins, condition) -> _Query:

@@ -264,9 +264,36 @@ def _team_elsewhere(proposal_id, programme_id):
 TEAM_ELSEWHERE = Prepared(_team_elsewhere, model="proposals.TeamMember")
 
 
+def limit_locks_sql(connection) -> str:
+    """PostgreSQL: lock, until the transaction ends, the application-limit key of each person on the
+    proposal's team in its programme (one parameter: the proposal's id).
+
+    The limits rule reads the other proposals of the programme that share a person with this one.
+    Two submits can only both pass a limit if their teams share a person, so it is those that must
+    take turns; submits of proposals with no one in common run side by side (the deadline surge
+    submits hundreds of those at once). A key is the 64-bit hash of the programme and the person: a
+    collision only makes two submits take turns that need not. The keys are taken in ascending
+    order, so two submits never wait for each other in a circle."""
+    from calls.models import Call
+    from proposals.models import Proposal, TeamMember
+
+    q = connection.ops.quote_name  # only names from the models go into the SQL; the id is a parameter
+    member, proposal, call = TeamMember._meta, Proposal._meta, Call._meta
+    person, of_proposal = q(member.get_field("person").column), q(member.get_field("proposal").column)
+    programme = q(call.get_field("programme").column)
+    key = f"hashtextextended('jiebang.limits.' || c.{programme} || '.' || m.{person}, 0)"
+    return (
+        f"SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY("  # noqa: S608
+        f"SELECT DISTINCT {key} FROM {q(member.db_table)} m"
+        f" JOIN {q(proposal.db_table)} p ON p.{q(proposal.pk.column)} = m.{of_proposal}"
+        f" JOIN {q(call.db_table)} c ON c.{q(call.pk.column)} = p.{q(proposal.get_field('call').column)}"
+        f" WHERE m.{of_proposal} = %s ORDER BY 1)) AS k"
+    )
+
+
 def check_limits(proposal, call, programme):
-    """限项 across the programme year. At submit this runs under the programme lock (and the
-    proposal's, so its team as stored is the team loaded)."""
+    """限项 across the programme year. At submit this runs under the limit locks of the team's
+    people (limit_locks_sql) and the proposal's own lock, so its team as stored is the team loaded."""
     people = {m.person_id: m for m in proposal.team.all()}
     if not people:
         return []

@@ -62,11 +62,11 @@ def _lock(
     """The proposal's row, locked, with its call, programme, issuer and lead unit; with content=True
     also everything the eligibility rules and the snapshot read (loaded after the lock, so consistent
     with it: every change to the content locks this row first). count_submissions=True adds
-    ``submission_count`` (its submissions so far) to the same query; lock_programme=True then locks
-    the programme's row too (always after the proposal's: the order every submit takes them in)."""
+    ``submission_count`` (its submissions so far) to the same query; lock_programme=True then takes
+    the programme's row shared and the limit locks of the team's people (always after the
+    proposal's: the order every submit takes them in; proposals.content.load)."""
     # Only the proposal's row (of=self): locking the joined call and programme rows too would make
-    # every save wait for the submits of the whole programme (a submit locks its proposal, then the
-    # programme for the limit race) and deadlock against them.
+    # every save wait for the submits of the whole programme and deadlock against them.
     locked = load_content(
         proposal.pk, lists=content, lock=True, count_submissions=count_submissions, lock_programme=lock_programme
     )
@@ -474,11 +474,12 @@ def check_eligibility(
 def submit_proposal(*, actor, proposal: Proposal) -> Proposal:
     """Submit: the authoritative eligibility check, under the proposal's and the programme's locks.
 
-    The proposal row is locked and its content loaded first; the programme row is
-    locked before the application-limit rule, so the limit checks of one programme
-    year run one at a time and two submissions can never both pass a limit. The
-    deadline is checked last, right before commit; a refusal rolls everything back
-    and leaves the draft as it was.
+    The proposal row is locked and its content loaded first; then the programme row
+    is share-locked (the rules read its settings as committed, and a change to them
+    waits) and each team member's limit lock is taken, so submits that share a person
+    check the application limits one at a time and can never both pass one, while
+    submits with no one in common run side by side. The deadline is checked last,
+    right before commit; a refusal rolls everything back and leaves the draft as it was.
     """
     try:
         return _submit(actor, proposal)
@@ -510,10 +511,10 @@ def _submit(actor, proposal: Proposal) -> Proposal:
     with transaction.atomic():
         # The proposal first, locked and loaded in one go: the rules and the snapshot read exactly
         # what is locked (the version number too: a submission of this proposal locks this row first).
-        # Then, after the content, the programme, for the application-limit rule (限项), which reads
-        # the other proposals of the programme year: the submissions of a programme wait on each
-        # other for the rules and the writes, not for loading each one's content. Every rule reads
-        # the settings as locked.
+        # Then, after the content, the programme's row (shared: every rule reads the settings as
+        # locked) and the limit locks of the team's people, for the application-limit rule (限项),
+        # which reads the programme's other proposals with those people: submissions sharing a
+        # person wait on each other for the rules and the writes, not for loading their content.
         locked = _lock(proposal, content=True, count_submissions=True, lock_programme=True)
         if locked.status not in rule.sources:
             raise TransitionError(_("This proposal cannot be submitted now."), code="state")

@@ -1,6 +1,7 @@
 """Submissions racing each other and the deadline, on real PostgreSQL row locks.
 
-submit_proposal locks the programme row, evaluates eligibility, and checks the
+submit_proposal locks the proposal's row, share-locks the programme's row, takes the
+limit lock of each person on the team, evaluates eligibility, and checks the
 deadline again as the last statement before COMMIT. These tests fire real
 threads (each with its own database connection) at it:
 
@@ -8,8 +9,10 @@ threads (each with its own database connection) at it:
    is either in before the deadline with exactly one Submission, or refused
    with the deadline named and its draft untouched;
 2. the limit race: one PI leads two proposals of a programme; both are submitted
-   at the same instant; submissions serialise on the programme lock, so exactly
-   one gets in and the other is refused for the PI limit.
+   at the same instant; the two submissions take the PI's limit lock in turn, so
+   exactly one gets in and the other is refused for the PI limit;
+3. the locks themselves: who waits for whom (submits with no one in common do not
+   wait for each other; a change to the programme's settings and a submit do).
 
 Run with -s to see the one-line summaries.
 """
@@ -103,7 +106,7 @@ def test_deadline_race_every_proposal_is_either_in_on_time_or_untouched():
     before = {p.pk: content_counts(p) for p in proposals}
 
     barrier = threading.Barrier(THREADS + 1)
-    # Two threads per moment, so each pair also contends for the programme lock.
+    # Two threads per moment, so each pair also contends for the audit trail's head.
     delays = [SPREAD * (i // 2) / (THREADS // 2 - 1) for i in range(THREADS)]
     outcomes: dict[int, Outcome] = {}
     threads = [
@@ -317,3 +320,100 @@ def test_a_submit_waits_for_the_programme_and_applies_its_settings_as_locked():
     failed = [r for r in stored.eligibility if not r["ok"]]
     assert [r["rule"] for r in failed] == ["matching"]
     assert failed[0]["problems"][0]["params"]["required"] == "2.50"
+
+
+def _holding_submit_locks(proposal, holding, release):
+    """What a submit holds while it checks the rules and writes: the proposal's row, the programme's
+    row shared and the limit locks of the team's people (the same load submit_proposal makes)."""
+    from django.db import connections, transaction
+
+    from proposals import content
+
+    try:
+        with transaction.atomic():
+            content.load(proposal.pk, lock=True, count_submissions=True, lock_programme=True)
+            holding.set()
+            release.wait(10)
+    finally:
+        connections.close_all()
+
+
+def _submit_while_held(held, other, lead):
+    """Submit `other` while a thread holds `held`'s submit locks: (outcome after 0.5 s, final)."""
+    holding, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding_submit_locks, args=(held, holding, release))
+    outcomes, barrier = {}, threading.Barrier(1)
+    submitter = threading.Thread(target=_submit_in_thread, args=(other.pk, lead, barrier, 0, outcomes))
+    holder.start()
+    try:
+        assert holding.wait(10)
+        submitter.start()
+        submitter.join(0.5)
+        early = outcomes.get(other.pk)
+    finally:
+        release.set()
+        holder.join(10)
+        submitter.join(10)
+    return early, outcomes.get(other.pk)
+
+
+def test_submits_with_no_one_in_common_do_not_wait_for_each_other():
+    """The deadline surge: hundreds of consortia of one programme submit at once. Only submits that
+    share a person must take turns (the limits rule); the others go through side by side."""
+    call = open_call()
+    leads = [applicant_for(OrganizationFactory()) for _ in range(2)]
+    held, other = (complete_proposal(call, lead) for lead in leads)
+    early, final = _submit_while_held(held, other, leads[1])
+    assert early is not None and early.outcome == "submitted", early
+    assert final.latency < 0.5
+    assert Proposal.objects.get(pk=other.pk).status == ProposalStatus.SUBMITTED
+
+
+def test_a_submit_waits_for_another_submit_with_a_person_in_common():
+    """A core member of one proposal is the PI of the other: the second submit waits for the first
+    to finish before it counts that person's places, then goes in (the first did not submit)."""
+    call = open_call()
+    shared = new_person_id()
+    leads = [applicant_for(OrganizationFactory()) for _ in range(2)]
+    held = complete_proposal(call, leads[0], team=[(shared, "共同成员")])
+    other = complete_proposal(call, leads[1], pi_id=shared, pi_name="共同成员")
+    early, final = _submit_while_held(held, other, leads[1])
+    assert early is None  # still waiting for the person's limit lock
+    assert final.outcome == "submitted", final
+    assert final.latency >= 0.5
+
+
+def test_a_change_to_the_programme_waits_for_the_submits_reading_it():
+    """Submits share the programme's row; an administrator's change to its settings waits for them
+    (here: a NOWAIT lock is refused while one submit holds it), and two submits share it at once."""
+    from django.db import DatabaseError, transaction
+
+    from calls.models import Programme
+
+    call = open_call()
+    leads = [applicant_for(OrganizationFactory()) for _ in range(2)]
+    first, second = (complete_proposal(call, lead) for lead in leads)
+    holding = [threading.Event(), threading.Event()]
+    release = threading.Event()
+    holders = [
+        threading.Thread(target=_holding_submit_locks, args=(p, event, release))
+        for p, event in zip((first, second), holding, strict=True)
+    ]
+    for holder in holders:
+        holder.start()
+    try:
+        assert all(event.wait(10) for event in holding)  # both hold the programme's row at once
+        with transaction.atomic():
+            with pytest.raises(DatabaseError), transaction.atomic():
+                Programme.objects.select_for_update(nowait=True).get(pk=call.programme_id)
+            with pytest.raises(DatabaseError), transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
+                Programme.objects.filter(pk=call.programme_id).update(year=2031)
+    finally:
+        release.set()
+        for holder in holders:
+            holder.join(10)
+    # Once the submits are done, the change goes through.
+    with transaction.atomic():
+        Programme.objects.select_for_update(nowait=True).get(pk=call.programme_id)
