@@ -7,6 +7,7 @@ from datetime import UTC
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connections, models, router, transaction
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from accounts.validators import mask_id_number
@@ -109,8 +110,7 @@ def record(
             prev_hash=last_hash,
         )
         entry.hash = compute_hash(entry)
-        entry.save()
-        _move_head(entry)
+        _append(entry)
     return entry
 
 
@@ -134,11 +134,26 @@ def _lock_head() -> tuple[int, str]:
     return row
 
 
-def _move_head(entry: AuditEntry) -> None:
+def _append(entry: AuditEntry) -> None:
+    """Insert the entry and move the head to it. On PostgreSQL one statement (the head's UPDATE in a
+    WITH before the entry's INSERT, as the ORM compiles it): one round trip less while every other
+    change in the system waits for the head's lock."""
     connection, table = _head_table()
+    move = f"UPDATE {table} SET last_seq = %s, last_hash = %s WHERE id = 1"  # noqa: S608 (the model's table)
+    if connection.vendor != "postgresql":
+        entry.save(using=connection.alias)
+        with connection.cursor() as cursor:
+            cursor.execute(move, [entry.seq, entry.hash])
+        return
+    query = InsertQuery(AuditEntry)
+    query.insert_values([f for f in AuditEntry._meta.concrete_fields if f is not AuditEntry._meta.pk], [entry])
+    compiler = query.get_compiler(using=connection.alias)
+    compiler.returning_fields = [AuditEntry._meta.pk]
+    [(insert, params)] = compiler.as_sql()
     with connection.cursor() as cursor:
-        sql = f"UPDATE {table} SET last_seq = %s, last_hash = %s WHERE id = 1"  # noqa: S608 (the model's table)
-        cursor.execute(sql, [entry.seq, entry.hash])
+        cursor.execute(f"WITH moved AS ({move}) {insert}", [entry.seq, entry.hash, *params])
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding, entry._state.db = False, connection.alias
 
 
 @dataclass

@@ -77,12 +77,21 @@ def _lock(
 
 def _editable(actor, proposal: Proposal) -> Proposal:
     """Lock the proposal and check the actor may change its content now."""
+    if Proposal.call.is_cached(proposal):
+        # Refused at once when the call as loaded says so: in the last minutes of a call every late
+        # save would otherwise wait for the row's lock only to be refused (the check after the
+        # lock, on the call as it is then, is the one that lets a change in).
+        _refuse_change_if_late(proposal.call)
     proposal = _lock(proposal)
     if not rules.has_perm("proposals.change_proposal", actor, proposal):
         raise PermissionDenied
-    if timezone.now() >= proposal.call.deadline:
-        raise ValidationError(_("The application deadline has passed; the proposal can no longer be changed."))
+    _refuse_change_if_late(proposal.call)
     return proposal
+
+
+def _refuse_change_if_late(call: Call) -> None:
+    if timezone.now() >= call.deadline:
+        raise ValidationError(_("The application deadline has passed; the proposal can no longer be changed."))
 
 
 def _decimal(value, field: str = "") -> Decimal:

@@ -302,6 +302,27 @@ def test_changes_after_the_deadline_show_the_service_message(draft, lead_applica
     assert draft.title != "截止后修改"
 
 
+@pytest.mark.django_db
+def test_a_late_change_is_refused_before_the_lock_and_after_it(draft, lead_applicant):
+    """In the last minute of a call, late saves are refused from the call as loaded, without waiting
+    for the proposal's lock; a save loaded in time is still refused by the check under the lock."""
+    from django.core.exceptions import ValidationError
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    loaded_in_time = Proposal.objects.select_related("call").get(pk=draft.pk)
+    past_deadline(draft.call)
+    late = Proposal.objects.select_related("call").get(pk=draft.pk)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError, match="截止时间已过"):
+        services.update_basics(actor=lead_applicant, proposal=late, title="截止后修改")
+    assert not any("proposals_proposal" in q["sql"] for q in queries.captured_queries)
+    with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError, match="截止时间已过"):
+        services.update_basics(actor=lead_applicant, proposal=loaded_in_time, title="截止后修改")
+    assert any("proposals_proposal" in q["sql"] for q in queries.captured_queries)  # locked, then refused
+    draft.refresh_from_db()
+    assert draft.title != "截止后修改"
+
+
 # --- attachments ---------------------------------------------------------------------------
 @pytest.mark.django_db
 def test_upload_validation_through_the_page(draft, lead_applicant, outsider_applicant, client_for, settings):
