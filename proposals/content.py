@@ -18,7 +18,6 @@ and converters, the prefetch cache) are the ones the prefetching queryset itself
 """
 
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
@@ -26,7 +25,7 @@ from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.transaction import TransactionManagementError
 
-from config.prepared import STAND_INS, Compiled, compile_values, fits
+from config.prepared import STAND_INS, Compiled, ObjectQuery, compile_objects, fits
 
 # The joins of the proposal row, then each list: (owner, relation, joins of its rows, condition).
 ROOT_JOINS = ("call__programme", "call__issuer", "lead_organization")
@@ -128,38 +127,10 @@ def _pipeline(connection):
 
 
 # --- compiling ---------------------------------------------------------------------------------
-@dataclass
-class _Node:
-    """One model's columns within a row, and the forward relation that leads to it."""
-
-    model: type
-    path: tuple  # relation names from the row's own model
-    parent: int | None  # the node it hangs from
-    start: int = 0
-    attnames: tuple = ()
-
-
-@dataclass
-class _Query:
-    compiled: Compiled  # selects the rows of one proposal: its id is the one argument
-    nodes: list
-
-    def build(self, using, row):
-        objects = []
-        for node in self.nodes:
-            values = row[node.start : node.start + len(node.attnames)]
-            parent = None if node.parent is None else objects[node.parent]  # built before its children
-            obj = node.model.from_db(using, node.attnames, values)
-            if parent is not None:
-                setattr(parent, node.path[-1], obj)
-            objects.append(obj)
-        return objects[0]
-
-
 _cache: dict = {}
 
 
-def _compiled(key, compile_query) -> "_Query":
+def _compiled(key, compile_query) -> ObjectQuery:
     """The query compiled once per key (database alias and vendor, and what it loads)."""
     query = _cache.get(key)
     if query is None:
@@ -167,7 +138,7 @@ def _compiled(key, compile_query) -> "_Query":
     return query
 
 
-def _root_query(using, lock, count_submissions) -> _Query:
+def _root_query(using, lock, count_submissions) -> ObjectQuery:
     from proposals.models import Proposal, Submission
 
     queryset = Proposal._default_manager.using(using).filter(pk=_STAND_IN).order_by()
@@ -179,16 +150,16 @@ def _root_query(using, lock, count_submissions) -> _Query:
         number = Subquery(counted.annotate(n=Count("pk")).values("n"))
         queryset = queryset.annotate(submission_count=Coalesce(number, 0))
         extra = ["submission_count"]
-    return _compile(queryset, _nodes(Proposal, ROOT_JOINS), extra)
+    return compile_objects(queryset, ROOT_JOINS, extra)
 
 
-def _programme_query(using) -> _Query:
+def _programme_query(using) -> ObjectQuery:
     """The programme's row FOR SHARE: submits hold it side by side; an UPDATE of the programme (its
     settings) waits for them, and they for it. The ORM knows only FOR UPDATE, so its SQL is changed."""
     from calls.models import Programme
 
     queryset = Programme._default_manager.using(using).filter(calls__proposals=_STAND_IN).order_by()
-    query = _compile(queryset.select_for_update(of=("self",)), _nodes(Programme, ()), [])
+    query = compile_objects(queryset.select_for_update(of=("self",)))
     if connections[using].features.has_select_for_update:
         sql = query.compiled.sql
         if sql.count(" FOR UPDATE OF ") != 1:
@@ -197,13 +168,13 @@ def _programme_query(using) -> _Query:
     return query
 
 
-def _limit_locks_query(connection) -> _Query:
+def _limit_locks_query(connection) -> ObjectQuery:
     from proposals.eligibility import limit_locks_sql
 
-    return _Query(Compiled(sql=limit_locks_sql(connection), params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
+    return ObjectQuery(Compiled(sql=limit_locks_sql(connection), params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
 
 
-def _list_query(using, owner_path, relation, joins, condition) -> _Query:
+def _list_query(using, owner_path, relation, joins, condition) -> ObjectQuery:
     """A list's rows selected by the proposal's id (the call's lists through the call's proposals),
     in the order of their model, as the prefetch and the related manager give them."""
     from proposals.models import Proposal
@@ -214,34 +185,7 @@ def _list_query(using, owner_path, relation, joins, condition) -> _Query:
     if owner_path:
         to_proposal += "__" + Proposal._meta.get_field(owner_path).related_query_name()
     queryset = field.related_model._default_manager.using(using).filter(**{to_proposal: _STAND_IN})
-    return _compile(_where(queryset, condition), _nodes(field.related_model, joins), [])
-
-
-def _nodes(model, joins) -> list:
-    """The model and each model its joins reach, once each, every node after its parent."""
-    nodes, index = [_Node(model, (), None)], {(): 0}
-    for join in joins:
-        steps = tuple(join.split("__"))
-        for depth in range(1, len(steps) + 1):
-            path = steps[:depth]
-            if path not in index:
-                parent = index[path[:-1]]
-                field = nodes[parent].model._meta.get_field(path[-1])
-                if not field.many_to_one or field.null:
-                    # Inner joins only: every joined row exists, so every node builds an object.
-                    raise ImproperlyConfigured(f"{join}: joins must follow required foreign keys.")
-                index[path] = len(nodes)
-                nodes.append(_Node(field.related_model, path, parent))
-    return nodes
-
-
-def _compile(queryset, nodes, extra) -> _Query:
-    names = []
-    for node in nodes:
-        node.start = len(names)
-        node.attnames = tuple(f.attname for f in node.model._meta.concrete_fields)
-        names += ["__".join((*node.path, attname)) for attname in node.attnames]
-    return _Query(compile_values(queryset.values_list(*names, *extra), 1), nodes)
+    return compile_objects(_where(queryset, condition), joins)
 
 
 # --- helpers -----------------------------------------------------------------------------------

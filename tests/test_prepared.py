@@ -35,3 +35,39 @@ def test_an_id_that_is_not_a_parameter_is_refused():
     fixed = Prepared(build, model="proposals.TeamMember")
     with pytest.raises(ImproperlyConfigured, match="not parameters"):
         fixed.rows(5)
+
+
+def test_a_call_by_its_code_is_the_call_the_orm_loads(call, django_assert_num_queries):
+    from django.forms.models import model_to_dict
+
+    from calls.access import CALL_BY_CODE
+    from calls.models import Call
+
+    other = open_call()
+    for code in (call.code, other.code):
+        expected = Call.objects.select_related("programme", "issuer").get(code=code)
+        with django_assert_num_queries(1):
+            loaded = CALL_BY_CODE.get(code)
+            # The joined rows are built and cached as select_related leaves them: no more queries.
+            programme, issuer = loaded.programme, loaded.issuer
+        assert (loaded.pk, loaded.code, loaded.deadline, loaded.fiscal_cap) == (
+            expected.pk,
+            expected.code,
+            expected.deadline,
+            expected.fiscal_cap,
+        )
+        assert model_to_dict(loaded) == model_to_dict(expected)
+        assert model_to_dict(programme) == model_to_dict(expected.programme)
+        assert model_to_dict(issuer) == model_to_dict(expected.issuer)
+        assert not loaded._state.adding and loaded._state.db == "default"
+    # Any other text is a parameter, never SQL, and finds nothing.
+    for code in ("JB-NONE-1", "' OR '1'='1", call.code.lower(), "", "\x1fjiebang-stand-in-0"):
+        assert CALL_BY_CODE.get(code) is None
+
+
+def test_a_text_that_is_not_a_parameter_is_refused():
+    from config.prepared import PreparedObject
+
+    fixed = PreparedObject(lambda code: TeamMember.objects.filter(pk=1), model="proposals.TeamMember", text=(0,))
+    with pytest.raises(ImproperlyConfigured, match="not parameters"):
+        fixed.get("JB-1")
