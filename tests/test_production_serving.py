@@ -30,6 +30,29 @@ def test_worker_count_follows_the_cpu_count_and_can_be_overridden(monkeypatch):
             gunicorn_conf._int("GUNICORN_WORKERS", 9)
 
 
+def test_a_worker_loads_the_urls_before_its_first_request():
+    """gunicorn's post_worker_init hook, in a fresh process as a worker is after load_wsgi: the URLconf
+    is imported and the reverse tables of every language are built, so no request waits for them."""
+    script = """
+import sys
+import django
+django.setup()
+from django.conf import settings
+from django.urls import get_resolver
+assert "config.urls" not in sys.modules
+from config import gunicorn
+gunicorn.post_worker_init(None)
+assert "config.urls" in sys.modules and "proposals.views.applicant" in sys.modules
+resolver = get_resolver()
+built = sorted(code for code, _name in settings.LANGUAGES if code in resolver._reverse_dict)
+print(built)
+"""
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "['en', 'zh-hans']"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
