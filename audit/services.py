@@ -137,11 +137,12 @@ def _lock_head() -> tuple[int, str]:
 def _append(entry: AuditEntry) -> None:
     """Insert the entry and move the head to it. On PostgreSQL one statement (the head's UPDATE in a
     WITH before the entry's INSERT, as the ORM compiles it): one round trip less while every other
-    change in the system waits for the head's lock."""
+    change in the system waits for the head's lock. Like a bulk insert it sends no pre_save or
+    post_save signal (nothing listens for audit entries)."""
     connection, table = _head_table()
     move = f"UPDATE {table} SET last_seq = %s, last_hash = %s WHERE id = 1"  # noqa: S608 (the model's table)
-    if connection.vendor != "postgresql":
-        entry.save(using=connection.alias)
+    if connection.vendor != "postgresql" or router.db_for_write(AuditEntry) != connection.alias:
+        entry.save(using=router.db_for_write(AuditEntry))
         with connection.cursor() as cursor:
             cursor.execute(move, [entry.seq, entry.hash])
         return

@@ -3,7 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -20,6 +20,7 @@ from calls.choices import (
     SupportMode,
     TechField,
 )
+from calls.locks import lock_settings_for_change
 from calls.rubric import DEFAULT_BANDS, DEFAULT_TEMPLATE, validate_bands, validate_criteria
 from config.storage import private_storage
 
@@ -118,6 +119,15 @@ class Programme(models.Model):
 
     def __str__(self):
         return f"{self.year} {self.name}"
+
+    def save(self, *args, **kwargs):
+        """A change waits for the submits checking the settings, and holds them off until it commits
+        (calls.locks)."""
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        with transaction.atomic(using=using):
+            if self.pk is not None:
+                lock_settings_for_change(using, self.pk)
+            super().save(*args, **kwargs)
 
     def clean(self):
         errors = {}

@@ -196,6 +196,9 @@ class PreparedObject:
         return self._compiled[key]
 
     def get(self, *values, using: str | None = None):
+        """The values go into the SQL as they are, without the field's get_prep_value: integer ids,
+        and strings for the ``text`` arguments (anything else given for those is made a string)."""
+        values = [str(v) if i in self.text else v for i, v in enumerate(values)]
         using = using or router.db_for_read(apps.get_model(self.model))
         connection = connections[using]
         if not all(fits(connection, value) for value in values):

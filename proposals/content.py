@@ -19,7 +19,6 @@ and converters, the prefetch cache) are the ones the prefetching queryset itself
 
 from contextlib import contextmanager, nullcontext
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, router
 from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -66,10 +65,10 @@ def load(
     """The proposal with its call, programme, issuer and lead unit, and with lists=True its content
     (CONTENT); None if there is no such proposal. lock=True locks the proposal's row (only that
     row: see proposals.services._lock); count_submissions=True sets ``submission_count``;
-    lock_programme=True then, after the content, reads the call's programme again under a shared
-    lock, so the rules read its settings as locked (a change to them waits for the submits reading
-    them, and they for it), and on PostgreSQL takes the limit locks of the team's people
-    (eligibility.limit_locks_sql)."""
+    lock_programme=True then, after the content, takes the programme's settings lock shared
+    (calls.locks) and reads the programme again, so the rules read its settings as locked (a change
+    to them waits for the submits reading them, and they for it), and takes the limit locks of the
+    team's people (eligibility.limit_locks_sql); the locks on PostgreSQL only."""
     from proposals.models import Proposal
 
     using = using or (router.db_for_write if lock or lock_programme else router.db_for_read)(Proposal)
@@ -83,6 +82,8 @@ def load(
     queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:
         queries += [_compiled(key + part[:2], lambda part=part: _list_query(using, *part)) for part in CONTENT]
+    if lock_programme and connection.vendor == "postgresql":
+        queries.append(_compiled(key + ("settings lock",), lambda: _settings_lock_query(connection)))
     programme_at = len(queries)
     if lock_programme:
         queries.append(_compiled(key + ("programme",), lambda: _programme_query(using)))
@@ -154,18 +155,27 @@ def _root_query(using, lock, count_submissions) -> ObjectQuery:
 
 
 def _programme_query(using) -> ObjectQuery:
-    """The programme's row FOR SHARE: submits hold it side by side; an UPDATE of the programme (its
-    settings) waits for them, and they for it. The ORM knows only FOR UPDATE, so its SQL is changed."""
+    """The programme's row, read after its settings lock (not locked itself: see calls.locks)."""
     from calls.models import Programme
 
     queryset = Programme._default_manager.using(using).filter(calls__proposals=_STAND_IN).order_by()
-    query = compile_objects(queryset.select_for_update(of=("self",)))
-    if connections[using].features.has_select_for_update:
-        sql = query.compiled.sql
-        if sql.count(" FOR UPDATE OF ") != 1:
-            raise ImproperlyConfigured(f"Cannot share-lock the programme: {sql}")
-        query.compiled.sql = sql.replace(" FOR UPDATE OF ", " FOR SHARE OF ")
-    return query
+    return compile_objects(queryset)
+
+
+def _settings_lock_query(connection) -> ObjectQuery:
+    from calls.locks import settings_key_sql
+    from calls.models import Call
+    from proposals.models import Proposal
+
+    q = connection.ops.quote_name
+    call, proposal = Call._meta, Proposal._meta
+    key = settings_key_sql("c." + q(call.get_field("programme").column))
+    sql = (  # names from the models; the id is a parameter
+        f"SELECT pg_advisory_xact_lock_shared({key}) FROM {q(call.db_table)} c"  # noqa: S608
+        f" JOIN {q(proposal.db_table)} p ON p.{q(proposal.get_field('call').column)} = c.{q(call.pk.column)}"
+        f" WHERE p.{q(proposal.pk.column)} = %s"
+    )
+    return ObjectQuery(Compiled(sql=sql, params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
 
 
 def _limit_locks_query(connection) -> ObjectQuery:

@@ -271,9 +271,10 @@ def limit_locks_sql(connection) -> str:
     The limits rule reads the other proposals of the programme that share a person with this one.
     Two submits can only both pass a limit if their teams share a person, so it is those that must
     take turns; submits of proposals with no one in common run side by side (the deadline surge
-    submits hundreds of those at once). A key is the 64-bit hash of the programme and the person: a
-    collision only makes two submits take turns that need not. The keys are taken in ascending
-    order, so two submits never wait for each other in a circle."""
+    submits hundreds of those at once). A key is made from the programme and the person
+    (calls.locks.key_sql): a collision only makes two submits take turns that need not. The keys are
+    taken in ascending order, so two submits never wait for each other in a circle."""
+    from calls.locks import key_sql
     from calls.models import Call
     from proposals.models import Proposal, TeamMember
 
@@ -281,7 +282,7 @@ def limit_locks_sql(connection) -> str:
     member, proposal, call = TeamMember._meta, Proposal._meta, Call._meta
     person, of_proposal = q(member.get_field("person").column), q(member.get_field("proposal").column)
     programme = q(call.get_field("programme").column)
-    key = f"hashtextextended('jiebang.limits.' || c.{programme} || '.' || m.{person}, 0)"
+    key = key_sql(f"'jiebang.limits.' || c.{programme} || '.' || m.{person}")
     return (
         f"SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY("  # noqa: S608
         f"SELECT DISTINCT {key} FROM {q(member.db_table)} m"

@@ -77,10 +77,11 @@ def _lock(
 
 def _editable(actor, proposal: Proposal) -> Proposal:
     """Lock the proposal and check the actor may change its content now."""
-    if Proposal.call.is_cached(proposal):
+    if Proposal.call.is_cached(proposal) and rules.has_perm("proposals.change_proposal", actor, proposal):
         # Refused at once when the call as loaded says so: in the last minutes of a call every late
-        # save would otherwise wait for the row's lock only to be refused (the check after the
-        # lock, on the call as it is then, is the one that lets a change in).
+        # save would otherwise wait for the row's lock only to be refused (the checks after the
+        # lock, on the proposal and call as they are then, are the ones that let a change in; who
+        # may not change the proposal at all is refused there, as before).
         _refuse_change_if_late(proposal.call)
     proposal = _lock(proposal)
     if not rules.has_perm("proposals.change_proposal", actor, proposal):

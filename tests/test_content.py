@@ -170,8 +170,9 @@ def test_the_programme_is_read_again_as_locked_after_the_content(rich, django_as
     assert changed, "the programme's own query ran"
     assert locked.call.programme.person_proposal_limit == 7  # read as locked, not as first joined
     assert locked.call.programme.pk == programme.pk
-    # The nine, then the programme's row and, on PostgreSQL, the limit locks of the team's people.
-    with transaction.atomic(), django_assert_num_queries(11 if connection.vendor == "postgresql" else 10):
+    # The nine, then the programme's row and, on PostgreSQL, its settings lock before it and the limit
+    # locks of the team's people after it.
+    with transaction.atomic(), django_assert_num_queries(12 if connection.vendor == "postgresql" else 10):
         content.load(rich.pk, lock=True, lock_programme=True)
     assert tree(locked) == tree(Proposal.objects.with_content().get(pk=rich.pk))
 

@@ -303,7 +303,7 @@ def test_changes_after_the_deadline_show_the_service_message(draft, lead_applica
 
 
 @pytest.mark.django_db
-def test_a_late_change_is_refused_before_the_lock_and_after_it(draft, lead_applicant):
+def test_a_late_change_is_refused_before_the_lock_and_after_it(draft, lead_applicant, outsider_applicant):
     """In the last minute of a call, late saves are refused from the call as loaded, without waiting
     for the proposal's lock; a save loaded in time is still refused by the check under the lock."""
     from django.core.exceptions import ValidationError
@@ -319,6 +319,11 @@ def test_a_late_change_is_refused_before_the_lock_and_after_it(draft, lead_appli
     with CaptureQueriesContext(connection) as queries, pytest.raises(ValidationError, match="截止时间已过"):
         services.update_basics(actor=lead_applicant, proposal=loaded_in_time, title="截止后修改")
     assert any("proposals_proposal" in q["sql"] for q in queries.captured_queries)  # locked, then refused
+    # Who may not change the proposal at all is told so, deadline or not.
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied):
+        services.update_basics(actor=outsider_applicant, proposal=late, title="截止后修改")
     draft.refresh_from_db()
     assert draft.title != "截止后修改"
 

@@ -1,7 +1,7 @@
 """Submissions racing each other and the deadline, on real PostgreSQL row locks.
 
-submit_proposal locks the proposal's row, share-locks the programme's row, takes the
-limit lock of each person on the team, evaluates eligibility, and checks the
+submit_proposal locks the proposal's row, takes the programme's settings lock shared
+(calls.locks) and the limit lock of each person on the team, evaluates eligibility, and checks the
 deadline again as the last statement before COMMIT. These tests fire real
 threads (each with its own database connection) at it:
 
@@ -269,7 +269,7 @@ def test_editing_a_draft_locks_only_the_proposal_not_its_programme():
 
 def test_a_submit_waits_for_the_programme_and_applies_its_settings_as_locked():
     """An administrator's change to the programme holds its row; a submit loads its content, waits
-    for the programme's row, and applies the settings as committed: here a matching ratio that the
+    for the programme's settings lock, and applies the settings as committed: here a matching ratio that the
     proposal no longer meets, so it is refused for that and stays a draft."""
     from decimal import Decimal
 
@@ -309,7 +309,7 @@ def test_a_submit_waits_for_the_programme_and_applies_its_settings_as_locked():
         assert holding.wait(10)
         submitter.start()
         time.sleep(0.5)
-        assert submitter.is_alive()  # waiting for the programme's row
+        assert submitter.is_alive()  # waiting for the programme's settings lock
     finally:
         release.set()
         admin.join(10)
@@ -322,16 +322,19 @@ def test_a_submit_waits_for_the_programme_and_applies_its_settings_as_locked():
     assert failed[0]["problems"][0]["params"]["required"] == "2.50"
 
 
-def _holding_submit_locks(proposal, holding, release):
+def _holding_submit_locks(proposal, holding, release, seen=None):
     """What a submit holds while it checks the rules and writes: the proposal's row, the programme's
-    row shared and the limit locks of the team's people (the same load submit_proposal makes)."""
+    settings lock shared and the limit locks of the team's people (the same load submit_proposal
+    makes). ``seen`` gets the programme as loaded."""
     from django.db import connections, transaction
 
     from proposals import content
 
     try:
         with transaction.atomic():
-            content.load(proposal.pk, lock=True, count_submissions=True, lock_programme=True)
+            loaded = content.load(proposal.pk, lock=True, count_submissions=True, lock_programme=True)
+            if seen is not None:
+                seen["programme"] = loaded.call.programme
             holding.set()
             release.wait(10)
     finally:
@@ -383,13 +386,32 @@ def test_a_submit_waits_for_another_submit_with_a_person_in_common():
     assert final.latency >= 0.5
 
 
-def test_a_change_to_the_programme_waits_for_the_submits_reading_it():
-    """Submits share the programme's row; an administrator's change to its settings waits for them
-    (here: a NOWAIT lock is refused while one submit holds it), and two submits share it at once."""
-    from django.db import DatabaseError, transaction
+def _change_settings(programme_id, started, done, timeout="5s"):
+    """An administrator's change to the programme's settings (Programme.save, as the admin saves)."""
+    from decimal import Decimal
+
+    from django.db import connections, transaction
 
     from calls.models import Programme
 
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = '{timeout}'")
+            programme = Programme.objects.get(pk=programme_id)
+            programme.matching_ratio = Decimal("2.10")
+            started.set()
+            programme.save()
+        done["saved"] = time.monotonic()
+    except Exception as exc:  # reported by the test
+        done["error"] = repr(exc)
+    finally:
+        connections.close_all()
+
+
+def test_a_change_to_the_programme_waits_for_the_submits_reading_it():
+    """Two submits check the programme at once (they share its settings lock); an administrator's
+    change to the settings waits until both are done, then goes through."""
     call = open_call()
     leads = [applicant_for(OrganizationFactory()) for _ in range(2)]
     first, second = (complete_proposal(call, lead) for lead in leads)
@@ -399,21 +421,57 @@ def test_a_change_to_the_programme_waits_for_the_submits_reading_it():
         threading.Thread(target=_holding_submit_locks, args=(p, event, release))
         for p, event in zip((first, second), holding, strict=True)
     ]
+    started, done = threading.Event(), {}
+    change = threading.Thread(target=_change_settings, args=(call.programme_id, started, done))
     for holder in holders:
         holder.start()
     try:
-        assert all(event.wait(10) for event in holding)  # both hold the programme's row at once
-        with transaction.atomic():
-            with pytest.raises(DatabaseError), transaction.atomic():
-                Programme.objects.select_for_update(nowait=True).get(pk=call.programme_id)
-            with pytest.raises(DatabaseError), transaction.atomic():
-                with connection.cursor() as cursor:
-                    cursor.execute("SET LOCAL lock_timeout = '300ms'")
-                Programme.objects.filter(pk=call.programme_id).update(year=2031)
+        assert all(event.wait(10) for event in holding)  # both hold the settings lock at once
+        change.start()
+        assert started.wait(10)
+        change.join(0.5)
+        assert change.is_alive() and not done  # waiting for the two submits
     finally:
+        released = time.monotonic()
         release.set()
         for holder in holders:
             holder.join(10)
-    # Once the submits are done, the change goes through.
-    with transaction.atomic():
-        Programme.objects.select_for_update(nowait=True).get(pk=call.programme_id)
+        change.join(10)
+    assert "error" not in done, done
+    assert done["saved"] >= released
+    call.programme.refresh_from_db()
+    assert str(call.programme.matching_ratio) == "2.10"
+
+
+def test_a_waiting_change_to_the_programme_is_not_overtaken_by_later_submits():
+    """While a change waits for a submit in progress, a submit that starts after it waits for the
+    change and then checks the new settings, instead of going ahead of it: in the last minutes of a
+    call new submits keep coming, and a change that every newcomer could overtake would never go
+    through."""
+    call = open_call()
+    leads = [applicant_for(OrganizationFactory()) for _ in range(2)]
+    first, second = (complete_proposal(call, lead) for lead in leads)
+    holding, release = threading.Event(), threading.Event()
+    later_holding, later_release, seen = threading.Event(), threading.Event(), {}
+    holder = threading.Thread(target=_holding_submit_locks, args=(first, holding, release))
+    newcomer = threading.Thread(target=_holding_submit_locks, args=(second, later_holding, later_release, seen))
+    started, done = threading.Event(), {}
+    change = threading.Thread(target=_change_settings, args=(call.programme_id, started, done))
+    holder.start()
+    try:
+        assert holding.wait(10)
+        change.start()
+        assert started.wait(10)
+        time.sleep(0.3)  # the change is now queued for the settings lock
+        newcomer.start()
+        assert not later_holding.wait(0.5)  # queued behind the change, not sharing with the first
+        release.set()  # the first submit ends: the change goes through, then the newcomer
+        assert later_holding.wait(10)
+    finally:
+        release.set()
+        later_release.set()
+        for thread in (holder, change, newcomer):
+            if thread.is_alive() or thread.ident:
+                thread.join(10)
+    assert "error" not in done, done
+    assert str(seen["programme"].matching_ratio) == "2.10"  # the newcomer checked the new settings
