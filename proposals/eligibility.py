@@ -292,6 +292,19 @@ def limit_locks_sql(connection) -> str:
     )
 
 
+def lock_person_limits(connection, programme_id: int, person_id: int) -> None:
+    """Take one person's limit lock in a programme (the key limit_locks_sql takes for them): a
+    change that puts the person on an active proposal and a submit that counts their places then
+    take turns. PostgreSQL only, like the submit's."""
+    from calls.locks import key_sql
+
+    if connection.vendor != "postgresql":
+        return
+    key = key_sql("'jiebang.limits.' || %s::bigint || '.' || %s::bigint")
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT pg_advisory_xact_lock({key})", [programme_id, person_id])
+
+
 def check_limits(proposal, call, programme):
     """限项 across the programme year. At submit this runs under the limit locks of the team's
     people (limit_locks_sql) and the proposal's own lock, so its team as stored is the team loaded."""

@@ -14,7 +14,7 @@ import filetype
 import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -25,7 +25,7 @@ from calls.models import Call, Programme
 from calls.services import close_if_due
 from config.deferred import after_response
 from proposals import eligibility
-from proposals.choices import AttachmentKind, FundingSource, ProposalStatus, TeamRole, UnitRole
+from proposals.choices import ACTIVE_STATUSES, AttachmentKind, FundingSource, ProposalStatus, TeamRole, UnitRole
 from proposals.content import load as load_content
 from proposals.models import (
     Attachment,
@@ -270,6 +270,12 @@ def set_team_member(
         person, _created = Person.objects.get_or_create(id_number=id_number, defaults={"name": name})
         if person.name != name:
             raise ValidationError({"name": [_("This ID number is registered under another name.")]})
+        if proposal.status in ACTIVE_STATUSES:
+            # Returned for correction, the proposal still counts for the application limits: a submit
+            # counting this person's places at the same moment waits for this change, and this for it.
+            eligibility.lock_person_limits(
+                connections[router.db_for_write(TeamMember)], proposal.call.programme_id, person.pk
+            )
         if role == TeamRole.PI and proposal.team.filter(role=TeamRole.PI).exclude(person=person).exists():
             raise ValidationError({"role": [_("The proposal already has a principal investigator.")]})
         member = proposal.team.filter(person=person).first() or TeamMember(proposal=proposal, person=person)

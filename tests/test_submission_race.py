@@ -29,7 +29,7 @@ from django.utils import timezone
 from audit.services import verify_chain
 from calls.models import Call
 from proposals.choices import ProposalStatus
-from proposals.models import Proposal, Submission
+from proposals.models import Proposal, Submission, TeamMember
 from proposals.services import TransitionError, submit_proposal
 from tests.factories import OrganizationFactory
 from tests.factories_calls import ProgrammeFactory
@@ -475,3 +475,59 @@ def test_a_waiting_change_to_the_programme_is_not_overtaken_by_later_submits():
                 thread.join(10)
     assert "error" not in done, done
     assert str(seen["programme"].matching_ratio) == "2.10"  # the newcomer checked the new settings
+
+
+def test_a_team_change_on_a_returned_proposal_waits_for_a_submit_counting_that_person(administrator):
+    """A proposal returned for correction still counts for the limits. Putting a person on it while
+    a submit elsewhere counts that person's places waits for the submit (and the submit would wait
+    for it); the same change on a draft, which does not count, does not wait."""
+    from decimal import Decimal
+
+    from proposals.models import ProposalUnit
+    from proposals.services import return_for_correction, set_team_member
+
+    call = open_call()
+    shared = new_person_id()
+    leads = [applicant_for(OrganizationFactory()) for _ in range(3)]
+    held = complete_proposal(call, leads[0], team=[(shared, "共同成员")])
+    returned = complete_proposal(call, leads[1])
+    submit_proposal(actor=leads[1], proposal=returned)
+    return_for_correction(actor=administrator, proposal=returned, reason="请补充团队成员")
+    draft = complete_proposal(call, leads[2])
+
+    def add_shared(proposal, lead, outcome):
+        from django.db import connections
+
+        try:
+            unit = ProposalUnit.objects.get(proposal=proposal, role="lead")
+            set_team_member(
+                actor=lead, proposal=Proposal.objects.get(pk=proposal.pk), id_number=shared, name="共同成员",
+                unit=unit, role="core", months_per_year=Decimal("3"),
+            )  # fmt: skip
+            outcome["done"] = True
+        except Exception as exc:  # reported by the test
+            outcome["error"] = repr(exc)
+        finally:
+            connections.close_all()
+
+    holding, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=_holding_submit_locks, args=(held, holding, release))
+    on_draft, on_returned = {}, {}
+    holder.start()
+    try:
+        assert holding.wait(10)
+        draft_edit = threading.Thread(target=add_shared, args=(draft, leads[2], on_draft))
+        draft_edit.start()
+        draft_edit.join(5)
+        assert on_draft == {"done": True}  # a draft does not count: no waiting
+        returned_edit = threading.Thread(target=add_shared, args=(returned, leads[1], on_returned))
+        returned_edit.start()
+        returned_edit.join(0.5)
+        assert returned_edit.is_alive() and not on_returned  # waits for the submit counting that person
+    finally:
+        release.set()
+        holder.join(10)
+        if "returned_edit" in locals():
+            returned_edit.join(10)
+    assert on_returned == {"done": True}, on_returned
+    assert TeamMember.objects.filter(proposal=returned, person__id_number=shared).exists()
