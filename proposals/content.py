@@ -82,13 +82,16 @@ def load(
     queries = [_compiled(key + (lock, count_submissions), lambda: _root_query(using, lock, count_submissions))]
     if lists:
         queries += [_compiled(key + part[:2], lambda part=part: _list_query(using, *part)) for part in CONTENT]
-    if lock_programme and connection.vendor == "postgresql":
-        queries.append(_compiled(key + ("settings lock",), lambda: _settings_lock_query(connection)))
-    programme_at = len(queries)
     if lock_programme:
+        from proposals.eligibility import limit_locks_sql, settings_lock_sql
+
+        advisory = connection.vendor == "postgresql"  # the locks are PostgreSQL's (calls.locks)
+        if advisory:
+            queries.append(_sql_query(key, settings_lock_sql, connection))
+        programme_at = len(queries)
         queries.append(_compiled(key + ("programme",), lambda: _programme_query(using)))
-        if connection.vendor == "postgresql":
-            queries.append(_compiled(key + ("limit locks",), lambda: _limit_locks_query(connection)))
+        if advisory:
+            queries.append(_sql_query(key, limit_locks_sql, connection))
     results = _run(connection, queries, pk)
     if not results[0]:
         return None
@@ -162,26 +165,13 @@ def _programme_query(using) -> ObjectQuery:
     return compile_objects(queryset)
 
 
-def _settings_lock_query(connection) -> ObjectQuery:
-    from calls.locks import settings_key_sql
-    from calls.models import Call
-    from proposals.models import Proposal
+def _sql_query(key, build_sql, connection) -> ObjectQuery:
+    """A statement written by hand (a lock) that takes the proposal's id and builds no object."""
 
-    q = connection.ops.quote_name
-    call, proposal = Call._meta, Proposal._meta
-    key = settings_key_sql("c." + q(call.get_field("programme").column))
-    sql = (  # names from the models; the id is a parameter
-        f"SELECT pg_advisory_xact_lock_shared({key}) FROM {q(call.db_table)} c"  # noqa: S608
-        f" JOIN {q(proposal.db_table)} p ON p.{q(proposal.get_field('call').column)} = c.{q(call.pk.column)}"
-        f" WHERE p.{q(proposal.pk.column)} = %s"
-    )
-    return ObjectQuery(Compiled(sql=sql, params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
+    def compile_sql():
+        return ObjectQuery(Compiled(build_sql(connection), params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
 
-
-def _limit_locks_query(connection) -> ObjectQuery:
-    from proposals.eligibility import limit_locks_sql
-
-    return ObjectQuery(Compiled(sql=limit_locks_sql(connection), params=[_STAND_IN], slots=[(0, 0)], converters=[]), [])
+    return _compiled(key + (build_sql.__name__,), compile_sql)
 
 
 def _list_query(using, owner_path, relation, joins, condition) -> ObjectQuery:

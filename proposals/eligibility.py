@@ -264,6 +264,24 @@ def _team_elsewhere(proposal_id, programme_id):
 TEAM_ELSEWHERE = Prepared(_team_elsewhere, model="proposals.TeamMember")
 
 
+def settings_lock_sql(connection) -> str:
+    """PostgreSQL: take the proposal's programme's settings lock shared, until the transaction ends
+    (one parameter: the proposal's id). The rules then read the settings as committed; a change to
+    them waits for the submits checking (calls.locks)."""
+    from calls.locks import settings_key_sql
+    from calls.models import Call
+    from proposals.models import Proposal
+
+    q = connection.ops.quote_name  # only names from the models go into the SQL; the id is a parameter
+    call, proposal = Call._meta, Proposal._meta
+    key = settings_key_sql("c." + q(call.get_field("programme").column))
+    return (
+        f"SELECT pg_advisory_xact_lock_shared({key}) FROM {q(call.db_table)} c"  # noqa: S608
+        f" JOIN {q(proposal.db_table)} p ON p.{q(proposal.get_field('call').column)} = c.{q(call.pk.column)}"
+        f" WHERE p.{q(proposal.pk.column)} = %s"
+    )
+
+
 def limit_locks_sql(connection) -> str:
     """PostgreSQL: lock, until the transaction ends, the application-limit key of each person on the
     proposal's team in its programme (one parameter: the proposal's id).
@@ -271,18 +289,17 @@ def limit_locks_sql(connection) -> str:
     The limits rule reads the other proposals of the programme that share a person with this one.
     Two submits can only both pass a limit if their teams share a person, so it is those that must
     take turns; submits of proposals with no one in common run side by side (the deadline surge
-    submits hundreds of those at once). A key is made from the programme and the person
-    (calls.locks.key_sql): a collision only makes two submits take turns that need not. The keys are
-    taken in ascending order, so two submits never wait for each other in a circle."""
-    from calls.locks import key_sql
+    submits hundreds of those at once). A collision of keys (calls.locks) only makes two submits
+    take turns that need not. The keys are taken in ascending order, so two submits never wait for
+    each other in a circle."""
+    from calls.locks import limit_key_sql
     from calls.models import Call
     from proposals.models import Proposal, TeamMember
 
     q = connection.ops.quote_name  # only names from the models go into the SQL; the id is a parameter
     member, proposal, call = TeamMember._meta, Proposal._meta, Call._meta
     person, of_proposal = q(member.get_field("person").column), q(member.get_field("proposal").column)
-    programme = q(call.get_field("programme").column)
-    key = key_sql(f"'jiebang.limits.' || c.{programme} || '.' || m.{person}")
+    key = limit_key_sql("c." + q(call.get_field("programme").column), f"m.{person}")
     return (
         f"SELECT pg_advisory_xact_lock(k) FROM unnest(ARRAY("  # noqa: S608
         f"SELECT DISTINCT {key} FROM {q(member.db_table)} m"
@@ -290,19 +307,6 @@ def limit_locks_sql(connection) -> str:
         f" JOIN {q(call.db_table)} c ON c.{q(call.pk.column)} = p.{q(proposal.get_field('call').column)}"
         f" WHERE m.{of_proposal} = %s ORDER BY 1)) AS k"
     )
-
-
-def lock_person_limits(connection, programme_id: int, person_id: int) -> None:
-    """Take one person's limit lock in a programme (the key limit_locks_sql takes for them): a
-    change that puts the person on an active proposal and a submit that counts their places then
-    take turns. PostgreSQL only, like the submit's."""
-    from calls.locks import key_sql
-
-    if connection.vendor != "postgresql":
-        return
-    key = key_sql("'jiebang.limits.' || %s::bigint || '.' || %s::bigint")
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT pg_advisory_xact_lock({key})", [programme_id, person_id])
 
 
 def check_limits(proposal, call, programme):

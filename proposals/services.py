@@ -14,13 +14,14 @@ import filetype
 import rules
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connections, router, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Organization
 from audit.services import record, snapshot
+from calls.locks import lock_limits_for_change
 from calls.models import Call, Programme
 from calls.services import close_if_due
 from config.deferred import after_response
@@ -63,8 +64,8 @@ def _lock(
     also everything the eligibility rules and the snapshot read (loaded after the lock, so consistent
     with it: every change to the content locks this row first). count_submissions=True adds
     ``submission_count`` (its submissions so far) to the same query; lock_programme=True then takes
-    the programme's row shared and the limit locks of the team's people (always after the
-    proposal's: the order every submit takes them in; proposals.content.load)."""
+    the programme's settings lock shared and the limit locks of the team's people (always after the
+    proposal's: the order every submit takes them in; proposals.content.load, calls.locks)."""
     # Only the proposal's row (of=self): locking the joined call and programme rows too would make
     # every save wait for the submits of the whole programme and deadlock against them.
     locked = load_content(
@@ -273,9 +274,7 @@ def set_team_member(
         if proposal.status in ACTIVE_STATUSES:
             # Returned for correction, the proposal still counts for the application limits: a submit
             # counting this person's places at the same moment waits for this change, and this for it.
-            eligibility.lock_person_limits(
-                connections[router.db_for_write(TeamMember)], proposal.call.programme_id, person.pk
-            )
+            lock_limits_for_change(router.db_for_write(TeamMember), proposal.call.programme_id, person.pk)
         if role == TeamRole.PI and proposal.team.filter(role=TeamRole.PI).exclude(person=person).exists():
             raise ValidationError({"role": [_("The proposal already has a principal investigator.")]})
         member = proposal.team.filter(person=person).first() or TeamMember(proposal=proposal, person=person)
@@ -490,9 +489,9 @@ def check_eligibility(
 def submit_proposal(*, actor, proposal: Proposal) -> Proposal:
     """Submit: the authoritative eligibility check, under the proposal's and the programme's locks.
 
-    The proposal row is locked and its content loaded first; then the programme row
-    is share-locked (the rules read its settings as committed, and a change to them
-    waits) and each team member's limit lock is taken, so submits that share a person
+    The proposal row is locked and its content loaded first; then the programme's
+    settings lock is taken shared (the rules read the settings as committed, and a
+    change to them waits) and each team member's limit lock is taken, so submits that share a person
     check the application limits one at a time and can never both pass one, while
     submits with no one in common run side by side. The deadline is checked last,
     right before commit; a refusal rolls everything back and leaves the draft as it was.
@@ -527,8 +526,8 @@ def _submit(actor, proposal: Proposal) -> Proposal:
     with transaction.atomic():
         # The proposal first, locked and loaded in one go: the rules and the snapshot read exactly
         # what is locked (the version number too: a submission of this proposal locks this row first).
-        # Then, after the content, the programme's row (shared: every rule reads the settings as
-        # locked) and the limit locks of the team's people, for the application-limit rule (限项),
+        # Then, after the content, the programme's settings lock (shared: every rule reads the
+        # settings as locked) and the limit locks of the team's people, for the application-limit rule (限项),
         # which reads the programme's other proposals with those people: submissions sharing a
         # person wait on each other for the rules and the writes, not for loading their content.
         locked = _lock(proposal, content=True, count_submissions=True, lock_programme=True)
