@@ -90,29 +90,45 @@ def fits(connection, value) -> bool:
 
 
 class Prepared:
-    """``build(*stand_ins)`` returns the values_list queryset; ``rows(*ids)`` runs it with ids.
-    ``model`` ("app_label.Model") picks the database, as the queryset's model would."""
+    """``build(*stand_ins)`` returns the values_list queryset; ``rows(*values)`` runs it with the
+    values in the stand-ins' places. ``model`` ("app_label.Model") picks the database, as the
+    queryset's model would; ``text`` lists the arguments that are strings (the others are integer
+    ids). The values go into the SQL as they are, without the field's get_prep_value (a value given
+    for a text argument is made a string)."""
 
-    def __init__(self, build, *, model: str):
-        self.build, self.model = build, model
+    def __init__(self, build, *, model: str, text=()):
+        self.build, self.model, self.text = build, model, set(text)
         self.arguments = build.__code__.co_argcount
         self._compiled = {}
 
-    def compiled(self, using: str) -> Compiled:
+    def _compile(self, queryset):
+        return compile_values(queryset, self.arguments)
+
+    def compiled(self, using: str):
         key = (using, connections[using].vendor)
         if key not in self._compiled:
-            queryset = self.build(*STAND_INS[: self.arguments]).using(using)
-            self._compiled[key] = compile_values(queryset, self.arguments)
+            stand_ins = [stand_in(i, i in self.text) for i in range(self.arguments)]
+            self._compiled[key] = self._compile(self.build(*stand_ins).using(using))
         return self._compiled[key]
 
-    def rows(self, *ids, using: str | None = None) -> list:
-        using = using or router.db_for_read(apps.get_model(self.model))
+    def rows(self, *values, using: str | None = None) -> list:
+        using = self._using(using)
+        values = self._values(values, using)
+        return [] if values is None else self._run(self.compiled(using), values, using)
+
+    def _using(self, using):
+        return using or router.db_for_read(apps.get_model(self.model))
+
+    def _values(self, values, using):
+        """The values as the SQL takes them, or None when an id cannot match any row (fits)."""
+        values = [str(v) if i in self.text else v for i, v in enumerate(values)]
+        return values if all(fits(connections[using], v) for v in values) else None
+
+    @staticmethod
+    def _run(compiled: Compiled, values, using) -> list:
         connection = connections[using]
-        if not all(fits(connection, value) for value in ids):
-            return []
-        compiled = self.compiled(using)
         with connection.cursor() as cursor:
-            compiled.send(cursor, ids)
+            compiled.send(cursor, values)
             return compiled.fetch(cursor, connection)
 
 
@@ -177,34 +193,22 @@ def compile_objects(queryset, joins=(), extra=(), arguments: int = 1) -> ObjectQ
     return ObjectQuery(compile_values(queryset.values_list(*names, *extra), arguments), nodes)
 
 
-class PreparedObject:
+class PreparedObject(Prepared):
     """``build(*stand_ins)`` returns a queryset of ``model`` that matches at most one row (a unique
-    lookup); ``get(*values)`` returns that row's instance with the ``joins`` built, or None.
-    ``text`` lists the arguments that are strings (the others are integer ids)."""
+    lookup); ``get(*values)`` returns that row's instance with the ``joins`` built, or None."""
 
     def __init__(self, build, *, model: str, joins=(), text=()):
-        self.build, self.model, self.joins, self.text = build, model, tuple(joins), set(text)
-        self.arguments = build.__code__.co_argcount
-        self._compiled = {}
+        super().__init__(build, model=model, text=text)
+        self.joins = tuple(joins)
 
-    def compiled(self, using: str) -> ObjectQuery:
-        key = (using, connections[using].vendor)
-        if key not in self._compiled:
-            stand_ins = [stand_in(i, i in self.text) for i in range(self.arguments)]
-            queryset = self.build(*stand_ins).using(using).order_by()
-            self._compiled[key] = compile_objects(queryset, self.joins, arguments=self.arguments)
-        return self._compiled[key]
+    def _compile(self, queryset) -> ObjectQuery:
+        return compile_objects(queryset.order_by(), self.joins, arguments=self.arguments)
 
     def get(self, *values, using: str | None = None):
-        """The values go into the SQL as they are, without the field's get_prep_value: integer ids,
-        and strings for the ``text`` arguments (anything else given for those is made a string)."""
-        values = [str(v) if i in self.text else v for i, v in enumerate(values)]
-        using = using or router.db_for_read(apps.get_model(self.model))
-        connection = connections[using]
-        if not all(fits(connection, value) for value in values):
+        using = self._using(using)
+        values = self._values(values, using)
+        if values is None:
             return None
         query = self.compiled(using)
-        with connection.cursor() as cursor:
-            query.compiled.send(cursor, values)
-            rows = query.compiled.fetch(cursor, connection)
+        rows = self._run(query.compiled, values, using)
         return query.build(using, rows[0]) if rows else None
